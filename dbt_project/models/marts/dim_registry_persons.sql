@@ -1,0 +1,16 @@
+-- Registry persons prepared for linkage: the same match key as the extracts.
+select
+    so_dinh_danh,
+    cmnd_cu,
+    ho_va_ten,
+    {{ match_key('ho_va_ten') }} as name_key,
+    ngay_sinh,
+    case gioi_tinh when 'Nam' then 'nam' when 'Nữ' then 'nu' end as gioi_tinh,
+    ma_tinh_khai_sinh,
+    ma_tinh_thuong_tru,
+    ma_xa_thuong_tru,
+    dan_toc,
+    trang_thai,
+    ngay_mat,
+    ngay_cap_nhat
+from {{ ref('stg_raw__registry') }}

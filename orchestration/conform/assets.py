@@ -1,0 +1,69 @@
+"""dbt assets: reference seeds, the conform models, and the record-flag model of the quality layer.
+
+All units that run together are conformed in one dbt invocation (dbt costs seconds to start): the
+conform models are rebuilt whole from ``raw.extracts``, which always holds each unit's current extract.
+"""
+
+
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DbtCliResource, dbt_assets
+
+from orchestration.conform.project import dbt_project
+from orchestration.conform.translator import CbccvcTranslator
+from orchestration.units import unit_partitions
+
+POOL = "duckdb_warehouse"
+CONFORM_SELECT = "path:models/staging path:models/intermediate path:models/marts"
+QUALITY_SELECT = "path:models/marts/quality"
+
+
+def dbt_build_args(select: str, exclude: str | None = None) -> list[str]:
+    """The dbt command for one selection; seeds and models are built with their tests."""
+    args = ["build", "--select", select]
+    if exclude:
+        args += ["--exclude", exclude]
+    return args
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    select="resource_type:seed",
+    name="reference_seeds",
+    dagster_dbt_translator=CbccvcTranslator(),
+    pool=POOL,
+)
+def reference_seeds(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+    yield from dbt.cli(dbt_build_args("resource_type:seed"), context=context).stream()
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    select=CONFORM_SELECT,
+    exclude=QUALITY_SELECT,
+    name="conform_models",
+    partitions_def=unit_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    dagster_dbt_translator=CbccvcTranslator(),
+    pool=POOL,
+)
+def conform_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+    yield from dbt.cli(dbt_build_args(CONFORM_SELECT, QUALITY_SELECT), context=context).stream()
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    select=QUALITY_SELECT,
+    name="record_flag_models",
+    partitions_def=unit_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    dagster_dbt_translator=CbccvcTranslator(),
+    pool=POOL,
+)
+def record_flag_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+    yield from dbt.cli(dbt_build_args(QUALITY_SELECT), context=context).stream()

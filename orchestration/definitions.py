@@ -1,0 +1,38 @@
+"""The Dagster code location: every layer's assets and checks, and the resources, assembled once."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from orchestration.conform.assets import conform_models, record_flag_models, reference_seeds
+from orchestration.conform.project import dbt_project
+from orchestration.ingest.assets import landing_inventory, raw_extracts, raw_registry
+from orchestration.link.assets import record_links
+from orchestration.publish.assets import civil_servants
+from orchestration.quality.assets import gate_results
+from orchestration.resources import LinkageSettings, PublishSettings, WarehouseResource
+
+# The dbt installed beside this interpreter, whether or not the virtual environment is activated.
+DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
+
+defs = dg.Definitions(
+    assets=[
+        raw_extracts, landing_inventory, raw_registry,
+        reference_seeds, conform_models,
+        record_links,
+        record_flag_models, gate_results,
+        civil_servants,
+    ],
+    resources={
+        "warehouse": WarehouseResource(
+            data_dir=dg.EnvVar("CBCCVC_DATA_DIR"), warehouse_path=dg.EnvVar("CBCCVC_WAREHOUSE")
+        ),
+        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
+        "linkage": LinkageSettings(),
+        "publishing": PublishSettings(token_key=dg.EnvVar("CBCCVC_TOKEN_KEY")),
+    },
+)

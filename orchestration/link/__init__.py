@@ -1,0 +1,1 @@
+"""Link: conformed records to the population registry, probabilistically (Splink on DuckDB)."""

@@ -1,0 +1,1 @@
+"""Publish: accepted records to `published`, everything else to `quarantine`, per unit, atomically."""

@@ -1,0 +1,146 @@
+"""Tables that Python layers own in the warehouse (dbt owns the conform models).
+
+Created idempotently so that any asset can run first on an empty warehouse.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from orchestration.ingest.columns import EXTRACT_COLUMNS
+
+_EXTRACT_TEXT_COLUMNS = ",\n    ".join(f"{column} VARCHAR" for column in EXTRACT_COLUMNS)
+
+DDL = f"""
+CREATE SCHEMA IF NOT EXISTS raw;
+CREATE SCHEMA IF NOT EXISTS link;
+CREATE SCHEMA IF NOT EXISTS quality;
+CREATE SCHEMA IF NOT EXISTS quarantine;
+CREATE SCHEMA IF NOT EXISTS published;
+
+-- One row per data row of each unit's current extract; replaced whole when a unit loads again.
+CREATE TABLE IF NOT EXISTS raw.extracts (
+    unit_code VARCHAR NOT NULL,
+    source_file VARCHAR NOT NULL,
+    file_sha256 VARCHAR NOT NULL,
+    extract_date DATE NOT NULL,
+    source_row INTEGER NOT NULL,
+    load_id VARCHAR NOT NULL,
+    loaded_at TIMESTAMP NOT NULL,
+    {_EXTRACT_TEXT_COLUMNS},
+    extra_columns JSON
+);
+
+-- Append-only: every load of every unit.
+CREATE TABLE IF NOT EXISTS raw.extract_loads (
+    load_id VARCHAR NOT NULL,
+    unit_code VARCHAR NOT NULL,
+    source_file VARCHAR NOT NULL,
+    file_sha256 VARCHAR NOT NULL,
+    extract_date DATE NOT NULL,
+    row_count INTEGER NOT NULL,
+    unknown_columns VARCHAR[],
+    loaded_at TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS quarantine.files (
+    unit_code VARCHAR NOT NULL,
+    source_file VARCHAR NOT NULL,
+    file_sha256 VARCHAR,
+    reason_code VARCHAR NOT NULL,
+    reason VARCHAR NOT NULL,
+    load_id VARCHAR NOT NULL,
+    detected_at TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS link.record_links (
+    unit_code VARCHAR NOT NULL,
+    source_file VARCHAR NOT NULL,
+    source_row INTEGER NOT NULL,
+    ma_ho_so VARCHAR,
+    so_dinh_danh VARCHAR,
+    match_probability DOUBLE,
+    match_weight DOUBLE,
+    decision VARCHAR NOT NULL,
+    match_status VARCHAR NOT NULL,
+    load_id VARCHAR NOT NULL,
+    linked_at TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS quality.gate_results (
+    load_id VARCHAR NOT NULL,
+    unit_code VARCHAR NOT NULL,
+    criterion VARCHAR NOT NULL,
+    expectation VARCHAR NOT NULL,
+    column_name VARCHAR,
+    blocking BOOLEAN NOT NULL,
+    success BOOLEAN NOT NULL,
+    observed VARCHAR,
+    evaluated_at TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS quality.scorecard (
+    snapshot_date DATE NOT NULL,
+    unit_code VARCHAR NOT NULL,
+    criterion VARCHAR NOT NULL,
+    pass_rate DOUBLE NOT NULL,
+    records INTEGER NOT NULL,
+    load_id VARCHAR NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS published.civil_servants (
+    unit_code VARCHAR NOT NULL,
+    source_file VARCHAR NOT NULL,
+    source_row INTEGER NOT NULL,
+    ma_ho_so VARCHAR NOT NULL,
+    person_token VARCHAR NOT NULL,
+    ho_va_ten VARCHAR,
+    ngay_sinh DATE,
+    gioi_tinh VARCHAR,
+    dan_toc VARCHAR,
+    loai VARCHAR,
+    co_quan VARCHAR,
+    chuc_vu VARCHAR,
+    ma_ngach VARCHAR,
+    bac_luong INTEGER,
+    he_so_luong DECIMAL(5, 2),
+    ngay_tuyen_dung DATE,
+    trinh_do_chuyen_mon VARCHAR,
+    trang_thai VARCHAR,
+    ngay_cap_nhat DATE,
+    match_probability DOUBLE,
+    extract_date DATE NOT NULL,
+    file_sha256 VARCHAR NOT NULL,
+    load_id VARCHAR NOT NULL,
+    published_at TIMESTAMP NOT NULL
+);
+
+-- Append-only record of every publication decision.
+CREATE TABLE IF NOT EXISTS published.snapshots (
+    load_id VARCHAR NOT NULL,
+    unit_code VARCHAR NOT NULL,
+    source_file VARCHAR NOT NULL,
+    extract_date DATE NOT NULL,
+    outcome VARCHAR NOT NULL,
+    rows_read INTEGER NOT NULL,
+    rows_published INTEGER NOT NULL,
+    rows_quarantined INTEGER NOT NULL,
+    failed_gates VARCHAR[],
+    decided_at TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS quarantine.rows (
+    unit_code VARCHAR NOT NULL,
+    source_file VARCHAR NOT NULL,
+    source_row INTEGER NOT NULL,
+    ma_ho_so VARCHAR,
+    reason_code VARCHAR NOT NULL,
+    reason VARCHAR NOT NULL,
+    load_id VARCHAR NOT NULL,
+    quarantined_at TIMESTAMP NOT NULL
+);
+"""
+
+
+def ensure_warehouse(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(DDL)
