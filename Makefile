@@ -8,6 +8,7 @@ INSTALLED := $(VENV)/.installed
 
 export CBCCVC_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(CBCCVC_DATA_DIR)/dagster_home
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 

@@ -20,12 +20,8 @@ CONFORM_SELECT = "path:models/staging path:models/intermediate path:models/marts
 QUALITY_SELECT = "path:models/marts/quality"
 
 
-def dbt_build_args(select: str, exclude: str | None = None) -> list[str]:
-    """The dbt command for one selection; seeds and models are built with their tests."""
-    args = ["build", "--select", select]
-    if exclude:
-        args += ["--exclude", exclude]
-    return args
+# dagster-dbt adds the asset selection itself; tests run once every parent they read is built.
+DBT_BUILD = ["build", "--indirect-selection", "buildable"]
 
 
 @dbt_assets(
@@ -37,7 +33,7 @@ def dbt_build_args(select: str, exclude: str | None = None) -> list[str]:
     pool=POOL,
 )
 def reference_seeds(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-    yield from dbt.cli(dbt_build_args("resource_type:seed"), context=context).stream()
+    yield from dbt.cli(DBT_BUILD, context=context).stream()
 
 
 @dbt_assets(
@@ -52,7 +48,7 @@ def reference_seeds(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> I
     pool=POOL,
 )
 def conform_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-    yield from dbt.cli(dbt_build_args(CONFORM_SELECT, QUALITY_SELECT), context=context).stream()
+    yield from dbt.cli(DBT_BUILD, context=context).stream()
 
 
 @dbt_assets(
@@ -66,4 +62,4 @@ def conform_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> It
     pool=POOL,
 )
 def record_flag_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-    yield from dbt.cli(dbt_build_args(QUALITY_SELECT), context=context).stream()
+    yield from dbt.cli(DBT_BUILD, context=context).stream()

@@ -10,6 +10,8 @@ import duckdb
 
 from orchestration.link.model import load_model, save_model, train_model
 
+MODEL_COLUMNS = ("unique_id", "name_key", "given_key", "ngay_sinh", "birth_year", "gioi_tinh", "so_dinh_danh", "cmnd")
+
 # Records and registry persons in the shape the Splink model compares.
 _RECORD_INPUT_SQL = """
 select
@@ -92,23 +94,25 @@ def link_units(
     """Link the units' conformed records to the registry and replace their rows in link.record_links."""
     work = duckdb.connect()  # Splink's scratch tables stay out of the warehouse.
     try:
-        work.register("records_arrow", warehouse.execute(_RECORD_INPUT_SQL, [units]).arrow())
+        work.register("records_arrow", warehouse.execute(_RECORD_INPUT_SQL, [units]).to_arrow_table())
         work.execute("create table records as select * from records_arrow")
-        work.register("registry_arrow", warehouse.execute(_REGISTRY_INPUT_SQL).arrow())
+        # Splink compares two tables of identical columns: the model's view of the records.
+        work.execute(f"create table records_for_model as select {', '.join(MODEL_COLUMNS)} from records")
+        work.register("registry_arrow", warehouse.execute(_REGISTRY_INPUT_SQL).to_arrow_table())
         work.execute("create table registry as select * from registry_arrow")
         trained = not model_path.exists()
         if trained:
-            linker = train_model(work, "records", "registry")
+            linker = train_model(work, "records_for_model", "registry")
             save_model(linker, model_path)
         else:
-            linker = load_model(work, "records", "registry", model_path)
+            linker = load_model(work, "records_for_model", "registry", model_path)
         predictions = linker.inference.predict(threshold_match_probability=0.01)
         work.execute(f"create table predictions as select * from {predictions.physical_name}")
         decided = work.execute(
             _DECISION_SQL.replace("$review", str(review_threshold))
             .replace("$auto", str(auto_link_threshold))
             .replace("$margin", str(margin_weight))
-        ).arrow()
+        ).to_arrow_table()
     finally:
         work.close()
     _replace_links(warehouse, units, decided, load_id)

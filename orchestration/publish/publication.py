@@ -87,33 +87,41 @@ def _with_tokens(accepted: pa.Table, token_key: str, published_at: datetime) -> 
     return table.append_column("published_at", pa.array([published_at] * table.num_rows, pa.timestamp("us")))
 
 
-def publish_unit(con: duckdb.DuckDBPyConnection, unit_code: str, token_key: str) -> PublicationOutcome:
-    params = {"unit": unit_code}
-    current = con.execute(
+def _current_extract(con: duckdb.DuckDBPyConnection, unit_code: str) -> tuple[str, object, str, int]:
+    return con.execute(
         "select any_value(source_file), any_value(extract_date), any_value(load_id), count(*) "
         "from marts.fct_civil_servant_records where unit_code = ?", [unit_code]
     ).fetchone()
-    source_file, extract_date, load_id, rows_read = current
+
+
+def hold_unit(con: duckdb.DuckDBPyConnection, unit_code: str, failed_gates: tuple[str, ...]) -> PublicationOutcome:
+    """Quarantine every row of the unit's new extract as held; its published snapshot is left as it is."""
+    source_file, extract_date, load_id, rows_read = _current_extract(con, unit_code)
+    gate_names = ", ".join(failed_gates)
+    quarantined = con.execute(_HELD_SQL, {
+        "unit": unit_code,
+        "reason_code": f"held.gate_{failed_gates[0]}",
+        "reason": f"The unit's extract is held because its blocking quality gate(s) failed: {gate_names}. "
+                  "The previous published snapshot stays until a corrected extract passes.",
+    }).to_arrow_table()
+    outcome = PublicationOutcome(unit_code, "held", rows_read, 0, quarantined.num_rows, failed_gates)
+    _write_atomically(con, unit_code, None, quarantined, outcome, source_file, extract_date, load_id, datetime.now())
+    return outcome
+
+
+def publish_unit(con: duckdb.DuckDBPyConnection, unit_code: str, token_key: str) -> PublicationOutcome:
+    """Publish a unit whose gates passed: accepted rows replace its snapshot, the rest are quarantined."""
+    failed = failed_blocking_gates(con, unit_code)
+    if failed:
+        raise ValueError(f"{unit_code}: blocking gates failed ({', '.join(failed)}); hold the unit instead")
+    source_file, extract_date, load_id, rows_read = _current_extract(con, unit_code)
     if rows_read == 0:
         return PublicationOutcome(unit_code, "no_extract", 0, 0, 0, ())
-    failed = failed_blocking_gates(con, unit_code)
     now = datetime.now()
-    if failed:
-        gate_names = ", ".join(failed)
-        quarantined = con.execute(_HELD_SQL, {
-            **params,
-            "reason_code": f"held.gate_{failed[0]}",
-            "reason": f"The unit's extract is held because its blocking quality gate(s) failed: {gate_names}. "
-                      "The previous published snapshot stays until a corrected extract passes.",
-        }).arrow()
-        accepted = None
-    else:
-        accepted = _with_tokens(con.execute(_ACCEPTED_SQL, params).arrow(), token_key, now)
-        quarantined = con.execute(_REJECTED_SQL, params).arrow()
-    outcome = PublicationOutcome(
-        unit_code, "held" if failed else "published", rows_read,
-        0 if accepted is None else accepted.num_rows, quarantined.num_rows, failed,
-    )
+    params = {"unit": unit_code}
+    accepted = _with_tokens(con.execute(_ACCEPTED_SQL, params).to_arrow_table(), token_key, now)
+    quarantined = con.execute(_REJECTED_SQL, params).to_arrow_table()
+    outcome = PublicationOutcome(unit_code, "published", rows_read, accepted.num_rows, quarantined.num_rows, ())
     _write_atomically(con, unit_code, accepted, quarantined, outcome, source_file, extract_date, load_id, now)
     return outcome
 

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import dagster as dg
 
+from orchestration.publish.publication import hold_unit
 from orchestration.quality.gates import CRITERIA, ExpectationOutcome, GateRunner, as_of_date, unit_batch
 from orchestration.resources import WarehouseResource
 from orchestration.units import unit_partitions
@@ -87,7 +88,8 @@ def gate_check_result(criterion: str, failed_units: list[str], units_in_run: int
     pool=POOL,
     description=(
         "The four criteria as Great Expectations suites (expectations/suites), run as one checkpoint per unit; "
-        "each expectation's outcome per unit, and the scorecard of pass rates per criterion."
+        "each expectation's outcome per unit, and the scorecard of pass rates per criterion. A unit failing a "
+        "blocking gate is held here: its new rows go to quarantine.rows and its published snapshot stays."
     ),
 )
 def gate_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
@@ -114,7 +116,13 @@ def gate_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource
             "select criterion, round(sum(pass_rate * records) / sum(records), 4) from quality.scorecard "
             "where load_id = ? group by criterion", [context.run_id],
         ).fetchall())
-    failed = failed_units_by_criterion(outcomes)
+        failed = failed_units_by_criterion(outcomes)
+        # Held here, not in publish: a failed blocking check stops the publish step altogether.
+        for unit_code in units:
+            unit_failures = tuple(c for c in CRITERIA if unit_code in failed[c])
+            if unit_failures:
+                hold_unit(con, unit_code, unit_failures)
+                context.log.warning(f"{unit_code}: held, failed gates: {', '.join(unit_failures)}")
     yield dg.MaterializeResult(
         metadata={
             "units": len(units),
