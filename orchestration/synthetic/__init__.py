@@ -1,0 +1,23 @@
+"""Synthetic data generator for the CBCCVC pipeline.
+
+Usage::
+
+    python -m orchestration.synthetic --out DIR --scale S --seed N [--registry-size R] [--as-of YYYY-MM-DD]
+
+``--scale 1.0`` is national size (1,436,507 personnel records over the 62 units of
+``dbt_project/seeds/ref_source_units.csv``); the demo uses ``--scale 0.013``. The same seed and
+as-of date give byte-identical files. Outputs under DIR:
+
+* ``landing/<unit_code>/<YYYY-MM-DD>_extract.<csv|xlsx>`` - monthly extracts per unit, with
+  injected defects and a few deliberately bad files (undated name, unknown unit folder,
+  missing required column, stale units, one unit with 40 % blank IDs);
+* ``registry/registry.parquet`` - the national population registry (12-digit IDs);
+* ``truth/records.parquet`` - one row per landing data row: true registry ID, person key, defects;
+* ``truth/files.csv`` - one row per landing file: kind (current, older, stale_current, ...) and rows.
+
+From Python: ``generate(out, scale, seed, registry_size=None, as_of=None) -> GenerationSummary``.
+"""
+
+from .generate import GenerationSummary, generate
+
+__all__ = ["GenerationSummary", "generate"]

@@ -1,0 +1,260 @@
+"""The pipeline end to end: conservation, publication, gates, idempotence and the Dagster code location."""
+
+import csv
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from orchestration.units import source_units
+from tests.conftest import AS_OF, PipelineData, _point_environment_at, _restore_environment
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_unit_row_is_published_or_quarantined(pipeline: PipelineData):
+    rows = pipeline.query("""
+        with read as (select unit_code, count(*) as n from raw.extracts group by 1),
+        published as (
+            select p.unit_code, count(*) as n from published.civil_servants p
+            join raw.extracts r using (source_file, source_row) group by 1),
+        quarantined as (
+            select q.unit_code, count(*) as n from quarantine.rows q
+            join raw.extracts r using (source_file, source_row) group by 1)
+        select read.unit_code, read.n, coalesce(published.n, 0), coalesce(quarantined.n, 0)
+        from read left join published using (unit_code) left join quarantined using (unit_code)
+    """)
+    assert len(rows) == 62
+    for unit_code, read, published, quarantined in rows:
+        assert read == published + quarantined, unit_code
+    # Nothing is in both places.
+    assert pipeline.scalar("""
+        select count(*) from published.civil_servants p join quarantine.rows q using (source_file, source_row)
+    """) == 0
+
+
+def units_meant_to_fail_a_gate(data_dir: Path) -> set[str]:
+    """From the generator's truth: stale units, the unit whose newest file is unreadable (it falls back
+    to a month-old file), and the unit that left most IDs blank."""
+    by_kind = {(row["unit_code"], row["kind"]) for row in _truth_files(data_dir)}
+    failing = {unit for unit, kind in by_kind if kind in ("stale_current", "missing_required_column")}
+    truth = data_dir / "truth" / "records.parquet"
+    with duckdb.connect() as con:
+        failing |= {unit for (unit,) in con.execute(f"""
+            select unit_code from read_parquet('{truth}') group by 1
+            having avg(case when defects like '%blank_id%' then 1 else 0 end) > 0.3""").fetchall()}
+    return failing
+
+
+def test_units_failing_a_gate_are_held_and_all_others_publish(pipeline: PipelineData):
+    outcomes = dict(pipeline.query("select unit_code, outcome from published.snapshots"))
+    held = {unit for unit, outcome in outcomes.items() if outcome == "held"}
+    expected = units_meant_to_fail_a_gate(pipeline.data_dir)
+    assert len(expected) == 4
+    assert held == expected
+    assert sum(1 for outcome in outcomes.values() if outcome == "published") == 62 - len(expected)
+    reasons = pipeline.query(
+        "select distinct reason_code from quarantine.rows where unit_code in (select unnest(?))", [sorted(held)]
+    )
+    assert all(code.startswith("held.gate_") for (code,) in reasons)
+    stale = {row["unit_code"] for row in _truth_files(pipeline.data_dir) if row["kind"] == "stale_current"}
+    for unit in stale:
+        assert pipeline.scalar(
+            "select count(*) from quality.gate_results where unit_code = ? and criterion = 'living' "
+            "and not success", [unit]) >= 1
+
+
+def test_rejected_files_are_reported_with_reasons(pipeline: PipelineData):
+    codes = {code for (code,) in pipeline.query("select reason_code from quarantine.files")}
+    assert {"undated_file", "unknown_unit", "missing_required_column"} <= codes
+
+
+def test_published_outputs_carry_no_raw_id(pipeline: PipelineData):
+    columns = [name for (name,) in pipeline.query(
+        "select column_name from information_schema.columns "
+        "where table_schema = 'published' and table_name = 'civil_servants'")]
+    assert "so_dinh_danh" not in columns and "person_token" in columns
+    ids = {sid for (sid,) in pipeline.query("select so_dinh_danh from raw.registry")}
+    for row in pipeline.query("select * from published.civil_servants limit 2000"):
+        for value in row:
+            assert not (isinstance(value, str) and value in ids)
+    tokens = [token for (token,) in pipeline.query("select person_token from published.civil_servants")]
+    assert tokens and all(re.fullmatch(r"[0-9a-f]{64}", token) for token in tokens)
+
+
+def test_published_identity_comes_from_the_registry(pipeline: PipelineData):
+    mismatches = pipeline.scalar("""
+        select count(*) from published.civil_servants p
+        join link.record_links l using (source_file, source_row)
+        join raw.registry g on g.so_dinh_danh = l.so_dinh_danh
+        where p.ho_va_ten <> g.ho_va_ten or p.ngay_sinh <> g.ngay_sinh
+    """)
+    assert mismatches == 0
+
+
+def test_automatic_links_are_precise_against_truth(pipeline: PipelineData):
+    truth = pipeline.data_dir / "truth" / "records.parquet"
+    correct, wrong, missed = pipeline.query(f"""
+        select
+            count(*) filter (where l.decision = 'auto_link' and l.so_dinh_danh = t.true_so_dinh_danh),
+            count(*) filter (where l.decision = 'auto_link' and l.so_dinh_danh is distinct from t.true_so_dinh_danh),
+            count(*) filter (where l.decision <> 'auto_link' and t.true_so_dinh_danh is not null)
+        from link.record_links l
+        join read_parquet('{truth}') t using (source_file, source_row)
+    """)[0]
+    assert correct / (correct + wrong) >= 0.99
+    assert correct / (correct + missed) >= 0.90
+
+
+def test_every_criterion_finds_something_and_scorecard_is_filled(pipeline: PipelineData):
+    criteria = {c for (c,) in pipeline.query("select distinct criterion from quality.record_flags")}
+    assert {"correct", "sufficient", "clean"} <= criteria
+    scorecard = pipeline.query("select unit_code, criterion, pass_rate from quality.scorecard")
+    assert len({(u, c) for u, c, _ in scorecard}) == 62 * 4
+    assert all(0.0 <= rate <= 1.0 for _, _, rate in scorecard)
+
+
+def _truth_files(data_dir: Path) -> list[dict]:
+    with (data_dir / "truth" / "files.csv").open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def ordinary_neighbours(data_dir: Path) -> list[str]:
+    """Two neighbouring provinces (adjacent partitions) whose files carry no whole-file defect."""
+    unusual = {row["unit_code"] for row in _truth_files(data_dir) if row["kind"] not in ("current", "older")}
+    provinces = [u.unit_code for u in source_units() if u.kind == "province"]
+    for first, second in zip(provinces, provinces[1:], strict=False):
+        if not {first, second} & unusual:
+            return [first, second]
+    raise AssertionError("no two neighbouring ordinary provinces in the generated data")
+
+
+@pytest.fixture
+def two_unit_data(generated_data, tmp_path) -> Path:
+    """A private copy of two neighbouring units' landing folders and the registry."""
+    data_dir = tmp_path / "data"
+    (data_dir / "truth").mkdir(parents=True)
+    shutil.copy(generated_data / "truth" / "files.csv", data_dir / "truth" / "files.csv")
+    for unit in ordinary_neighbours(generated_data):
+        shutil.copytree(generated_data / "landing" / unit, data_dir / "landing" / unit)
+    shutil.copytree(generated_data / "registry", data_dir / "registry")
+    return data_dir
+
+
+def _write_bad_extract(unit_dir: Path) -> None:
+    """A newer extract of the same unit with every personal ID blank (fails the 'sufficient' gate)."""
+    from orchestration.ingest.readers import read_extract
+
+    newest = max(p for p in unit_dir.iterdir() if p.name[:4].isdigit())
+    extract = read_extract(newest)
+    id_position = extract.headers.index("so_dinh_danh")
+    # Same date as the newest file at most; "_resent" sorts after "_extract" on the same day.
+    target = unit_dir / f"{AS_OF.isoformat()}_resent.csv"
+    with target.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(extract.headers)
+        writer.writerows([*row[:id_position], "", *row[id_position + 1:]] for row in extract.rows)
+
+
+def test_a_failing_unit_keeps_its_snapshot_while_its_neighbour_publishes(two_unit_data):
+    from orchestration.run import run_pipeline
+
+    bad, good = ordinary_neighbours(two_unit_data)
+    previous = _point_environment_at(two_unit_data)
+    instance = dg.DagsterInstance.ephemeral()
+    warehouse = two_unit_data / "warehouse.duckdb"
+
+    def published_loads(unit: str) -> set[str]:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            return {r[0] for r in con.execute(
+                "select distinct load_id from published.civil_servants where unit_code = ?", [unit]).fetchall()}
+
+    try:
+        run_pipeline([bad, good], instance)
+        first_bad, first_good = published_loads(bad), published_loads(good)
+        assert first_bad and first_good
+
+        _write_bad_extract(two_unit_data / "landing" / bad)
+        # One run over both units: the bad unit is held, its neighbour publishes its new load.
+        run_pipeline([bad, good], instance)
+        assert published_loads(bad) == first_bad
+        second_good = published_loads(good)
+        assert second_good and second_good != first_good
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            read = con.execute("select count(*) from raw.extracts where unit_code = ?", [bad]).fetchone()[0]
+            held = con.execute(
+                "select count(*) from quarantine.rows where unit_code = ? and reason_code = 'held.gate_sufficient'",
+                [bad]).fetchone()[0]
+            assert read == held
+            outcome = con.execute(
+                "select outcome from published.snapshots where unit_code = ? order by decided_at desc limit 1",
+                [bad]).fetchone()[0]
+            assert outcome == "held"
+
+        # A run for the bad unit alone: the blocking check fails and Dagster skips publication.
+        result = run_pipeline([bad], instance)
+        run = instance.get_run_by_id(result[-1])
+        assert run.status == dg.DagsterRunStatus.FAILURE
+        assert published_loads(bad) == first_bad
+    finally:
+        instance.dispose()
+        _restore_environment(previous)
+
+
+def test_loading_the_same_extracts_again_does_not_duplicate_rows(two_unit_data):
+    from orchestration.run import run_pipeline
+
+    previous = _point_environment_at(two_unit_data)
+    instance = dg.DagsterInstance.ephemeral()
+    units = ordinary_neighbours(two_unit_data)
+    counts_sql = """
+        select (select count(*) from raw.extracts), (select count(*) from published.civil_servants),
+               (select count(*) from quarantine.rows), (select count(*) from link.record_links)
+    """
+    try:
+        run_pipeline(units, instance)
+        with duckdb.connect(str(two_unit_data / "warehouse.duckdb"), read_only=True) as con:
+            first = con.execute(counts_sql).fetchone()
+        run_pipeline(units, instance)
+        with duckdb.connect(str(two_unit_data / "warehouse.duckdb"), read_only=True) as con:
+            assert con.execute(counts_sql).fetchone() == first
+    finally:
+        instance.dispose()
+        _restore_environment(previous)
+
+
+def test_one_unit_partition_materializes_through_every_group(two_unit_data):
+    from orchestration.definitions import defs
+    from orchestration.run import SHARED_INPUTS, UNIT_ASSETS
+
+    previous = _point_environment_at(two_unit_data)
+    instance = dg.DagsterInstance.ephemeral()
+    unit = ordinary_neighbours(two_unit_data)[1]
+    try:
+        assets = list(defs.assets)
+        assert dg.materialize(assets, selection=SHARED_INPUTS, instance=instance, resources=defs.resources).success
+        result = dg.materialize(
+            assets, selection=UNIT_ASSETS, partition_key=unit, instance=instance, resources=defs.resources
+        )
+        assert result.success
+        materialized = {event.asset_key for event in result.get_asset_materialization_events()}
+        groups = {defs.resolve_asset_graph().get(key).group_name for key in materialized}
+        assert groups == {"ingest", "conform", "link", "quality", "publish"}
+        checks = result.get_asset_check_evaluations()
+        assert {c.check_name for c in checks} >= {"gate_correct", "gate_sufficient", "gate_clean", "gate_living"}
+    finally:
+        instance.dispose()
+        _restore_environment(previous)
+
+
+def test_workspace_loads_cleanly():
+    completed = subprocess.run(
+        [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
