@@ -90,7 +90,7 @@ def test_same_extract_loaded_twice_keeps_one_copy(tmp_path, warehouse):
     load_unit(warehouse, landing, "ha-noi", "run-2")
     rows = warehouse.execute("select source_row, load_id from raw.extracts order by 1").fetchall()
     assert rows == [(1, "run-2"), (2, "run-2")]
-    assert warehouse.execute("select count(*) from raw.extract_loads").fetchone()[0] == 2
+    assert warehouse.execute("select count(*) from raw.extract_loads").fetchall()[0][0] == 2
 
 
 def test_lineage_columns_name_the_file_its_hash_and_row(tmp_path, warehouse):
@@ -99,7 +99,7 @@ def test_lineage_columns_name_the_file_its_hash_and_row(tmp_path, warehouse):
     load = load_unit(warehouse, landing, "ha-noi", "run-1")
     source_file, sha, source_row, extract_day = warehouse.execute(
         "select source_file, file_sha256, source_row, extract_date from raw.extracts"
-    ).fetchone()
+    ).fetchall()[0]
     assert source_file == "landing/ha-noi/2026-11-01_extract.csv"
     assert sha == load.loaded.sha256 and len(sha) == 64
     assert (source_row, extract_day) == (1, date(2026, 11, 1))
@@ -120,7 +120,7 @@ def test_newest_file_missing_a_required_column_is_rejected_and_last_good_file_ke
     }
     reason = warehouse.execute(
         "select reason from quarantine.files where reason_code = 'missing_required_column'"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     assert "ho_va_ten" in reason
 
 
@@ -132,7 +132,7 @@ def test_copy_of_an_earlier_file_under_a_new_name_is_rejected(tmp_path, warehous
     assert warehouse.execute("select reason_code, source_file from quarantine.files").fetchall() == [
         ("duplicate_file", "landing/ha-noi/2026-11-01_extract.csv")
     ]
-    assert warehouse.execute("select count(*) from raw.extracts").fetchone()[0] == 1
+    assert warehouse.execute("select count(*) from raw.extracts").fetchall()[0][0] == 1
 
 
 def test_unknown_columns_are_kept_not_dropped(tmp_path, warehouse):
@@ -141,5 +141,5 @@ def test_unknown_columns_are_kept_not_dropped(tmp_path, warehouse):
     write_csv(landing / "ha-noi" / "2026-11-01_extract.csv", [dict(ROW, **{"Ghi chú": "chuyển từ Sở cũ"})], header)
     load = load_unit(warehouse, landing, "ha-noi", "run-1")
     assert load.unknown_columns == ["Ghi chú"]
-    extra = warehouse.execute("select extra_columns->>'Ghi chú' from raw.extracts").fetchone()[0]
+    extra = warehouse.execute("select extra_columns->>'Ghi chú' from raw.extracts").fetchall()[0][0]
     assert extra == "chuyển từ Sở cũ"

@@ -186,14 +186,14 @@ def test_a_failing_unit_keeps_its_snapshot_while_its_neighbour_publishes(two_uni
         second_good = published_loads(good)
         assert second_good and second_good != first_good
         with duckdb.connect(str(warehouse), read_only=True) as con:
-            read = con.execute("select count(*) from raw.extracts where unit_code = ?", [bad]).fetchone()[0]
+            read = con.execute("select count(*) from raw.extracts where unit_code = ?", [bad]).fetchall()[0][0]
             held = con.execute(
                 "select count(*) from quarantine.rows where unit_code = ? and reason_code = 'held.gate_sufficient'",
-                [bad]).fetchone()[0]
+                [bad]).fetchall()[0][0]
             assert read == held
             outcome = con.execute(
                 "select outcome from published.snapshots where unit_code = ? order by decided_at desc limit 1",
-                [bad]).fetchone()[0]
+                [bad]).fetchall()[0][0]
             assert outcome == "held"
 
         # A run for the bad unit alone: the blocking check fails and Dagster skips publication.
@@ -219,10 +219,10 @@ def test_loading_the_same_extracts_again_does_not_duplicate_rows(two_unit_data):
     try:
         run_pipeline(units, instance)
         with duckdb.connect(str(two_unit_data / "warehouse.duckdb"), read_only=True) as con:
-            first = con.execute(counts_sql).fetchone()
+            first = con.execute(counts_sql).fetchall()[0]
         run_pipeline(units, instance)
         with duckdb.connect(str(two_unit_data / "warehouse.duckdb"), read_only=True) as con:
-            assert con.execute(counts_sql).fetchone() == first
+            assert con.execute(counts_sql).fetchall()[0] == first
     finally:
         instance.dispose()
         _restore_environment(previous)

@@ -34,7 +34,7 @@ def raw_extracts(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     with warehouse.connect() as con:
         ensure_warehouse(con)
         for unit_code in context.partition_keys:
-            load = load_unit(con, warehouse.landing_path, unit_code, context.run_id)
+            load = load_unit(con, warehouse.landing_path, unit_code, context.run.run_id)
             loads.append(load)
             for rejection in load.rejections:
                 context.log.warning(f"{unit_code}: rejected {rejection.file.relative_path}: {rejection.reason_code}")
@@ -95,5 +95,5 @@ def raw_registry(warehouse: WarehouseResource) -> dg.MaterializeResult:
             "CREATE OR REPLACE TABLE raw.registry AS SELECT * FROM read_parquet(?, union_by_name = true)",
             [[str(f) for f in files]],
         )
-        persons = con.execute("SELECT count(*) FROM raw.registry").fetchone()[0]
+        persons = con.execute("SELECT count(*) FROM raw.registry").fetchall()[0][0]
     return dg.MaterializeResult(metadata={"persons": persons, "files": len(files)})

@@ -34,7 +34,7 @@ def record_links(
     with warehouse.connect() as con:
         ensure_warehouse(con)
         outcome = link_units(
-            con, list(context.partition_keys), model_path, context.run_id,
+            con, list(context.partition_keys), model_path, context.run.run_id,
             linkage.auto_link_threshold, linkage.review_threshold,
         )
     linked = outcome.decisions.get("auto_link", 0)

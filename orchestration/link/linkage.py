@@ -94,11 +94,11 @@ def link_units(
     """Link the units' conformed records to the registry and replace their rows in link.record_links."""
     work = duckdb.connect()  # Splink's scratch tables stay out of the warehouse.
     try:
-        work.register("records_arrow", warehouse.execute(_RECORD_INPUT_SQL, [units]).to_arrow_table())
+        work.register("records_arrow", warehouse.sql(_RECORD_INPUT_SQL, params=[units]).to_arrow_table())
         work.execute("create table records as select * from records_arrow")
         # Splink compares two tables of identical columns: the model's view of the records.
         work.execute(f"create table records_for_model as select {', '.join(MODEL_COLUMNS)} from records")
-        work.register("registry_arrow", warehouse.execute(_REGISTRY_INPUT_SQL).to_arrow_table())
+        work.register("registry_arrow", warehouse.sql(_REGISTRY_INPUT_SQL).to_arrow_table())
         work.execute("create table registry as select * from registry_arrow")
         trained = not model_path.exists()
         if trained:
@@ -108,10 +108,9 @@ def link_units(
             linker = load_model(work, "records_for_model", "registry", model_path)
         predictions = linker.inference.predict(threshold_match_probability=0.01)
         work.execute(f"create table predictions as select * from {predictions.physical_name}")
-        decided = work.execute(
-            _DECISION_SQL.replace("$review", str(review_threshold))
-            .replace("$auto", str(auto_link_threshold))
-            .replace("$margin", str(margin_weight))
+        decided = work.sql(
+            _DECISION_SQL,
+            params={"review": review_threshold, "auto": auto_link_threshold, "margin": margin_weight},
         ).to_arrow_table()
     finally:
         work.close()

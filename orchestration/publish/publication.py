@@ -91,14 +91,14 @@ def _current_extract(con: duckdb.DuckDBPyConnection, unit_code: str) -> tuple[st
     return con.execute(
         "select any_value(source_file), any_value(extract_date), any_value(load_id), count(*) "
         "from marts.fct_civil_servant_records where unit_code = ?", [unit_code]
-    ).fetchone()
+    ).fetchall()[0]
 
 
 def hold_unit(con: duckdb.DuckDBPyConnection, unit_code: str, failed_gates: tuple[str, ...]) -> PublicationOutcome:
     """Quarantine every row of the unit's new extract as held; its published snapshot is left as it is."""
     source_file, extract_date, load_id, rows_read = _current_extract(con, unit_code)
     gate_names = ", ".join(failed_gates)
-    quarantined = con.execute(_HELD_SQL, {
+    quarantined = con.sql(_HELD_SQL, params={
         "unit": unit_code,
         "reason_code": f"held.gate_{failed_gates[0]}",
         "reason": f"The unit's extract is held because its blocking quality gate(s) failed: {gate_names}. "
@@ -119,8 +119,8 @@ def publish_unit(con: duckdb.DuckDBPyConnection, unit_code: str, token_key: str)
         return PublicationOutcome(unit_code, "no_extract", 0, 0, 0, ())
     now = datetime.now()
     params = {"unit": unit_code}
-    accepted = _with_tokens(con.execute(_ACCEPTED_SQL, params).to_arrow_table(), token_key, now)
-    quarantined = con.execute(_REJECTED_SQL, params).to_arrow_table()
+    accepted = _with_tokens(con.sql(_ACCEPTED_SQL, params=params).to_arrow_table(), token_key, now)
+    quarantined = con.sql(_REJECTED_SQL, params=params).to_arrow_table()
     outcome = PublicationOutcome(unit_code, "published", rows_read, accepted.num_rows, quarantined.num_rows, ())
     _write_atomically(con, unit_code, accepted, quarantined, outcome, source_file, extract_date, load_id, now)
     return outcome

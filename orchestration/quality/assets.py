@@ -106,15 +106,15 @@ def gate_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource
         con.execute("DELETE FROM quality.gate_results WHERE unit_code IN (SELECT unnest(?))", [units])
         con.executemany(
             "INSERT INTO quality.gate_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [[context.run_id, o.unit_code, o.criterion, o.expectation, o.column, o.blocking, o.success,
+            [[context.run.run_id, o.unit_code, o.criterion, o.expectation, o.column, o.blocking, o.success,
               o.observed, now] for o in outcomes],
         )
-        con.execute("DELETE FROM quality.scorecard WHERE load_id = ?", [context.run_id])
-        con.execute(_SCORECARD_SQL, [context.run_id, units])
+        con.execute("DELETE FROM quality.scorecard WHERE load_id = ?", [context.run.run_id])
+        con.execute(_SCORECARD_SQL, [context.run.run_id, units])
         con.execute("COMMIT")
         national = dict(con.execute(
             "select criterion, round(sum(pass_rate * records) / sum(records), 4) from quality.scorecard "
-            "where load_id = ? group by criterion", [context.run_id],
+            "where load_id = ? group by criterion", [context.run.run_id],
         ).fetchall())
         failed = failed_units_by_criterion(outcomes)
         # Held here, not in publish: a failed blocking check stops the publish step altogether.
