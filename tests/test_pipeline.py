@@ -1,6 +1,7 @@
 """The pipeline end to end: conservation, publication, gates, idempotence and the Dagster code location."""
 
 import csv
+import os
 import re
 import shutil
 import subprocess
@@ -252,9 +253,10 @@ def test_one_unit_partition_materializes_through_every_group(two_unit_data):
         _restore_environment(previous)
 
 
-def test_workspace_loads_cleanly():
+def test_workspace_loads_cleanly(tmp_path):
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
     completed = subprocess.run(
         [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300, env=env,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
