@@ -243,7 +243,12 @@ def test_one_unit_partition_materializes_through_every_group(two_unit_data):
             assets, selection=UNIT_ASSETS, partition_key=unit, instance=instance, resources=defs.resources
         )
         assert result.success
-        materialized = {event.asset_key for event in result.get_asset_materialization_events()}
+        events = result.get_asset_materialization_events()
+        materialized = {event.asset_key for event in events}
+        conformed = next(e for e in events if e.asset_key == dg.AssetKey(["marts", "fct_civil_servant_records"]))
+        lineage = conformed.materialization.metadata["dagster/column_lineage"].value
+        ho_va_ten_sources = {dep.asset_key for dep in lineage.deps_by_column["ho_va_ten"]}
+        assert ho_va_ten_sources == {dg.AssetKey(["intermediate", "int_records__identity"])}
         groups = {defs.resolve_asset_graph().get(key).group_name for key in materialized}
         assert groups == {"ingest", "conform", "link", "quality", "publish"}
         checks = result.get_asset_check_evaluations()

@@ -4,15 +4,16 @@ All units that run together are conformed in one dbt invocation (dbt costs secon
 conform models are rebuilt whole from ``raw.extracts``, which always holds each unit's current extract.
 """
 
-
 from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
+from orchestration.conform.column_lineage import with_column_metadata
 from orchestration.conform.project import dbt_project
 from orchestration.conform.translator import CbccvcTranslator
+from orchestration.resources import WarehouseResource
 from orchestration.units import unit_partitions
 
 POOL = "duckdb_warehouse"
@@ -47,8 +48,10 @@ def reference_seeds(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> I
     dagster_dbt_translator=CbccvcTranslator(),
     pool=POOL,
 )
-def conform_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-    yield from dbt.cli(DBT_BUILD, context=context).stream()
+def conform_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+) -> Iterator[Any]:
+    yield from with_column_metadata(dbt.cli(DBT_BUILD, context=context), warehouse.warehouse_path)
 
 
 @dbt_assets(
@@ -61,5 +64,7 @@ def conform_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> It
     dagster_dbt_translator=CbccvcTranslator(),
     pool=POOL,
 )
-def record_flag_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-    yield from dbt.cli(DBT_BUILD, context=context).stream()
+def record_flag_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+) -> Iterator[Any]:
+    yield from with_column_metadata(dbt.cli(DBT_BUILD, context=context), warehouse.warehouse_path)

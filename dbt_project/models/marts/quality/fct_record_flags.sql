@@ -88,6 +88,34 @@ flags as (
         'The person was found in the registry, but the ID sent belongs to someone else or to no one.'
     from linked where match_status = 'id_wrong'
     union all
+    select unit_code, source_file, source_row, ma_ho_so, 'correct', 'dob_placeholder', 'warning',
+        'The date of birth is 01/01, usually a placeholder for an unknown day.'
+    from records where ngay_sinh_placeholder
+    union all
+    select unit_code, source_file, source_row, ma_ho_so, 'correct', 'dob_implausible', 'warning',
+        'The date of birth is before 1940 or in the future.'
+    from records where ngay_sinh < date '1940-01-01' or ngay_sinh > extract_date
+    union all
+    select unit_code, source_file, source_row, ma_ho_so, 'correct', 'recruited_under_18', 'warning',
+        'The recruitment date is before the person turned 18.'
+    from records where ngay_tuyen_dung < ngay_sinh + interval 18 year
+    union all
+    select unit_code, source_file, source_row, ma_ho_so, 'correct', 'date_in_future', 'warning',
+        'The recruitment or update date is after the extract date.'
+    from records where ngay_tuyen_dung > extract_date or ngay_cap_nhat > extract_date
+    union all
+    select unit_code, source_file, source_row, ma_ho_so, 'correct', 'category_unknown', 'blocking',
+        'The category is not cán bộ, công chức or viên chức.'
+    from records where loai is null and loai_sent is not null
+    union all
+    select unit_code, source_file, source_row, ma_ho_so, 'correct', 'status_unknown', 'blocking',
+        'The employment status is not one of the five statuses of the template.'
+    from records where trang_thai is null and trang_thai_sent is not null
+    union all
+    select unit_code, source_file, source_row, ma_ho_so, 'correct', 'ethnic_group_unknown', 'warning',
+        'The ethnic group is neither a name nor a code of the list of 54 groups.'
+    from records where dan_toc_unknown
+    union all
     -- sufficient (đủ)
     select unit_code, source_file, source_row, ma_ho_so, 'sufficient', 'required_missing', 'blocking',
         'Required field ' || field || ' is blank.'
@@ -104,6 +132,20 @@ flags as (
     select unit_code, source_file, source_row, ma_ho_so, 'living', 'deceased_but_active', 'blocking',
         'The registry records this person as deceased, but the status is Đang công tác.'
     from linked where registry_trang_thai = 'da_mat' and trang_thai = 'dang_cong_tac'
+    union all
+    select unit_code, source_file, source_row, ma_ho_so, 'living', 'past_retirement_age', 'warning',
+        'The person is past the statutory retirement age and still Đang công tác.'
+    from records
+    where trang_thai = 'dang_cong_tac' and ngay_sinh is not null
+        and date_diff('month', ngay_sinh, extract_date) > {{ retirement_age_months('gioi_tinh', 'year(extract_date)') }}
+    union all
+    select unit_code, source_file, source_row, ma_ho_so, 'living', 'address_pre_2025', 'warning',
+        'The permanent residence uses pre-2025 administrative units; please update it to the 2025 ward.'
+    from records where residence_form in ('old', 'old_split')
+    union all
+    select unit_code, source_file, source_row, ma_ho_so, 'living', 'address_unresolved', 'warning',
+        'The permanent residence does not name a known ward and province.'
+    from records where residence_form = 'unresolved'
     union all
     select unit_code, source_file, source_row, ma_ho_so, 'living', 'record_not_updated', 'warning',
         'The record has not been updated for more than {{ var("stale_record_months") }} months.'
