@@ -71,10 +71,13 @@ class WarehouseResource(ConfigurableResource):
 
 
 class LinkageSettings(ConfigurableResource):
-    """Decision thresholds for record linkage (match probabilities)."""
+    """Decision thresholds for record linkage; the key that makes reviewers' candidate references."""
 
+    token_key: str
     auto_link_threshold: float = 0.99
     review_threshold: float = 0.50
+    # The best candidate must beat the runner-up by this many match-weight points (log2 odds) to auto-link.
+    margin_weight: float = 5.0
 
 
 class PublishSettings(ConfigurableResource):

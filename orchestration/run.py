@@ -24,7 +24,9 @@ from orchestration.units import unit_codes
 SHARED_INPUTS = dg.AssetSelection.assets(["raw", "registry"], ["raw", "landing_inventory"]) | (
     dg.AssetSelection.assets(*reference_seeds.keys)
 )
-UNIT_ASSETS = dg.AssetSelection.all() - SHARED_INPUTS
+# Retraining the linkage model is an explicit run (`make retrain`), never part of an ordinary one.
+RETRAIN = dg.AssetSelection.assets(["link", "splink_model"])
+UNIT_ASSETS = dg.AssetSelection.all() - SHARED_INPUTS - RETRAIN
 
 
 def unit_run_tags(units: list[str]) -> dict[str, str]:

@@ -64,7 +64,45 @@ CREATE TABLE IF NOT EXISTS link.record_links (
     decision VARCHAR NOT NULL,
     match_status VARCHAR NOT NULL,
     load_id VARCHAR NOT NULL,
-    linked_at TIMESTAMP NOT NULL
+    linked_at TIMESTAMP NOT NULL,
+    stage VARCHAR,
+    model_version VARCHAR
+);
+
+-- Per-comparison match weights of each record's best model candidate: the evidence for a decision.
+CREATE TABLE IF NOT EXISTS link.link_evidence (
+    unit_code VARCHAR NOT NULL,
+    source_file VARCHAR NOT NULL,
+    source_row INTEGER NOT NULL,
+    comparison VARCHAR NOT NULL,
+    weight DOUBLE,
+    load_id VARCHAR NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS link.review_queue (
+    unit_code VARCHAR NOT NULL,
+    source_file VARCHAR NOT NULL,
+    source_row INTEGER NOT NULL,
+    ma_ho_so VARCHAR,
+    candidate_rank INTEGER NOT NULL,
+    candidate_ref VARCHAR NOT NULL,
+    match_probability DOUBLE,
+    record_name VARCHAR,
+    candidate_name VARCHAR,
+    record_dob DATE,
+    candidate_dob DATE,
+    record_sex VARCHAR,
+    candidate_sex VARCHAR,
+    record_id_last4 VARCHAR,
+    candidate_id_last4 VARCHAR,
+    load_id VARCHAR NOT NULL,
+    queued_at TIMESTAMP NOT NULL
+);
+
+-- Internal: what each candidate reference shown to reviewers stands for.
+CREATE TABLE IF NOT EXISTS link.review_candidates (
+    candidate_ref VARCHAR PRIMARY KEY,
+    registry_id VARCHAR NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS quality.gate_results (
@@ -142,5 +180,13 @@ CREATE TABLE IF NOT EXISTS quarantine.rows (
 """
 
 
+# Columns added after a table was first released: existing warehouses gain them in place.
+MIGRATIONS = """
+ALTER TABLE link.record_links ADD COLUMN IF NOT EXISTS stage VARCHAR;
+ALTER TABLE link.record_links ADD COLUMN IF NOT EXISTS model_version VARCHAR;
+"""
+
+
 def ensure_warehouse(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(DDL)
+    con.execute(MIGRATIONS)

@@ -1,15 +1,58 @@
-"""Link assets: each unit's records linked to the population registry."""
-
+"""Link assets: the trained model (retrained only on request) and each unit's links to the registry."""
 
 import dagster as dg
+import duckdb
 
-from orchestration.link.linkage import link_units
+from orchestration.link.charts import write_model_charts
+from orchestration.link.linkage import link_units, load_inputs
+from orchestration.link.model import ModelStore, train_model
+from orchestration.link.review import read_clerical_decisions, write_review_queue
 from orchestration.resources import LinkageSettings, WarehouseResource
-from orchestration.units import unit_partitions
+from orchestration.units import unit_codes, unit_partitions
 from orchestration.warehouse import ensure_warehouse
 
 OWNERS = ["team:data-platform"]
 POOL = "duckdb_warehouse"
+MODEL_KEY = dg.AssetKey(["link", "splink_model"])
+
+
+def model_store(warehouse: WarehouseResource) -> ModelStore:
+    return ModelStore(warehouse.data_path / "models" / "splink")
+
+
+@dg.asset(
+    key=MODEL_KEY,
+    group_name="link",
+    deps=[["marts", "fct_civil_servant_records"], ["marts", "dim_registry_persons"]],
+    kinds={"splink", "duckdb"},
+    owners=OWNERS,
+    pool=POOL,
+    description=(
+        "The Splink linkage model, trained on every conformed record against the registry and saved as a "
+        "versioned JSON artefact (models/splink/<version>.json; current.json names the one in use). Ordinary "
+        "runs reuse it; materialize this asset to retrain. Charts (match weights, m/u parameters) are HTML."
+    ),
+)
+def splink_model(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    store = model_store(warehouse)
+    work = duckdb.connect()
+    try:
+        with warehouse.connect() as con:
+            load_inputs(work, con, unit_codes())
+        linker = train_model(work, "records_for_model", "registry")
+        version = store.save(linker)
+        charts = write_model_charts(linker, warehouse.reports_path / "splink" / version)
+        records = work.execute("select count(*) from records").fetchall()[0][0]
+    finally:
+        work.close()
+    return dg.MaterializeResult(
+        metadata={
+            "version": version,
+            "training_records": records,
+            "model_file": dg.MetadataValue.path(str(store.directory / f"{version}.json")),
+            **{f"chart_{name}": dg.MetadataValue.path(str(path)) for name, path in charts.items()},
+        }
+    )
 
 
 @dg.asset(
@@ -22,29 +65,52 @@ POOL = "duckdb_warehouse"
     owners=OWNERS,
     pool=POOL,
     description=(
-        "Each conformed record linked to the population registry by a Splink model: the registry ID or none, "
-        "match probability and weight, the decision (auto_link / review / no_link) and a match status a unit "
-        "understands. The trained model is saved under <data_dir>/models and reused by later runs."
+        "Each conformed record linked to the population registry: a deterministic cascade (exact 12-digit ID, "
+        "old CMND) then the Splink model, with reviewers' decisions taking precedence. Writes the registry ID "
+        "or none, match probability and weight, decision (auto_link / review / no_link), a match status a unit "
+        "understands, the per-comparison evidence, and a review queue per unit (review/queue/<unit>.csv)."
     ),
 )
 def record_links(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, linkage: LinkageSettings
 ) -> dg.MaterializeResult:
-    model_path = warehouse.data_path / "models" / "splink_model.json"
+    units = list(context.partition_keys)
+    store = model_store(warehouse)
+    run_id = context.run.run_id
     with warehouse.connect() as con:
         ensure_warehouse(con)
+        clerical = read_clerical_decisions(con, warehouse.data_path)
         outcome = link_units(
-            con, list(context.partition_keys), model_path, context.run.run_id,
-            linkage.auto_link_threshold, linkage.review_threshold,
+            con, units, store, run_id, linkage.auto_link_threshold, linkage.review_threshold,
+            linkage.margin_weight, clerical, charts_folder=warehouse.reports_path / "splink" / "latest",
         )
+        _replace_evidence(con, units, outcome.evidence, run_id)
+        queued = write_review_queue(con, units, outcome.review_candidates, linkage.token_key, run_id,
+                                    warehouse.data_path)
     linked = outcome.decisions.get("auto_link", 0)
     return dg.MaterializeResult(
         metadata={
             "records": outcome.records,
             "link_rate": dg.FloatMetadataValue(round(linked / outcome.records, 4) if outcome.records else 0.0),
+            "review_share": dg.FloatMetadataValue(
+                round(outcome.decisions.get("review", 0) / outcome.records, 4) if outcome.records else 0.0),
             "decisions": outcome.decisions,
             "match_statuses": outcome.statuses,
+            "stages": outcome.stages,
+            "candidate_pairs_scored": outcome.predictions,
+            "review_queue_rows": queued,
+            "clerical_decisions_applied": clerical.num_rows,
+            "model_version": outcome.model_version,
             "model_trained_this_run": outcome.model_trained,
-            "model": dg.MetadataValue.path(str(model_path)),
+            "waterfall_chart": dg.MetadataValue.path(
+                str(warehouse.reports_path / "splink" / "latest" / "waterfall_sample.html")),
         }
     )
+
+
+def _replace_evidence(con: duckdb.DuckDBPyConnection, units: list[str], evidence, load_id: str) -> None:
+    con.execute("DELETE FROM link.link_evidence WHERE unit_code IN (SELECT unnest(?))", [units])
+    if evidence is not None and evidence.num_rows:
+        con.register("evidence_rows", evidence)
+        con.execute("INSERT INTO link.link_evidence BY NAME SELECT *, ? AS load_id FROM evidence_rows", [load_id])
+        con.unregister("evidence_rows")

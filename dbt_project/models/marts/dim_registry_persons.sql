@@ -2,7 +2,8 @@
 select
     so_dinh_danh,
     cmnd_cu,
-    ho_va_ten,
+    -- The same spelling convention as the extracts, so accented names compare like with like.
+    {{ modern_tone_placement(clean_text('ho_va_ten')) }} as ho_va_ten,
     {{ match_key('ho_va_ten') }} as name_key,
     ngay_sinh,
     case gioi_tinh when 'Nam' then 'nam' when 'Nữ' then 'nu' end as gioi_tinh,
