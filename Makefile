@@ -18,7 +18,7 @@ DBT_INPUTS := $(shell find dbt_project/models dbt_project/macros dbt_project/see
 	dbt_project/dbt_project.yml
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: install manifest instance demo demo-data run test ui lint clean-demo
+.PHONY: install manifest instance demo demo-data run retrain test ui lint clean-demo
 
 install: $(INSTALLED)
 
@@ -52,6 +52,10 @@ run: $(MANIFEST) instance
 
 test: $(MANIFEST)
 	$(BIN)/python -m pytest -q
+
+# Retrain the linkage model on every conformed record (a new version; later runs use it).
+retrain: $(MANIFEST) instance
+	$(BIN)/dagster asset materialize -m orchestration.definitions --select link/splink_model
 
 ui: $(MANIFEST) instance
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000

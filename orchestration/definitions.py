@@ -11,7 +11,7 @@ from dagster_dbt import DbtCliResource
 from orchestration.conform.assets import conform_models, record_flag_models, reference_seeds
 from orchestration.conform.project import dbt_project
 from orchestration.ingest.assets import landing_inventory, raw_extracts, raw_registry
-from orchestration.link.assets import record_links, splink_model
+from orchestration.link.assets import linkage_quality, record_links, splink_model
 from orchestration.publish.assets import civil_servants
 from orchestration.quality.assets import gate_results
 from orchestration.resources import LinkageSettings, PublishSettings, WarehouseResource
@@ -23,7 +23,7 @@ defs = dg.Definitions(
     assets=[
         raw_extracts, landing_inventory, raw_registry,
         reference_seeds, conform_models,
-        splink_model, record_links,
+        splink_model, record_links, linkage_quality,
         record_flag_models, gate_results,
         civil_servants,
     ],

@@ -99,6 +99,20 @@ CREATE TABLE IF NOT EXISTS link.review_queue (
     queued_at TIMESTAMP NOT NULL
 );
 
+-- Linkage quality per unit and national ('national'), one set of rows per run; truth-based columns are
+-- null when the data set has no truth table.
+CREATE TABLE IF NOT EXISTS link.linkage_quality (
+    unit_code VARCHAR NOT NULL,
+    records BIGINT, in_registry BIGINT, auto_links BIGINT, auto_correct BIGINT, review BIGINT,
+    review_correct BIGINT, no_link BIGINT, not_in_registry BIGINT, outsiders_linked BIGINT,
+    status_matched BIGINT, status_id_wrong BIGINT, status_name_differs BIGINT, status_dob_differs BIGINT,
+    status_not_found BIGINT,
+    link_rate DOUBLE, precision DOUBLE, recall DOUBLE, review_share DOUBLE, recall_after_review DOUBLE,
+    outsiders_linked_share DOUBLE,
+    load_id VARCHAR NOT NULL,
+    measured_at TIMESTAMP NOT NULL
+);
+
 -- Internal: what each candidate reference shown to reviewers stands for.
 CREATE TABLE IF NOT EXISTS link.review_candidates (
     candidate_ref VARCHAR PRIMARY KEY,

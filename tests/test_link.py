@@ -165,3 +165,21 @@ def test_review_queue_shows_candidates_without_full_ids(pipeline: PipelineData):
     assert "so_dinh_danh" not in columns and "registry_id" not in columns
     for (last4,) in pipeline.query("select candidate_id_last4 from link.review_queue"):
         assert last4 is None or len(last4) == 4
+
+
+def test_linkage_meets_its_targets_against_truth(pipeline: PipelineData):
+    """The targets of the linkage design, measured by the linkage-quality asset on the test data set."""
+    national = dict(zip(
+        ("precision", "recall", "review_share", "recall_after_review", "outsiders_linked_share"),
+        pipeline.query(
+            "select precision, recall, review_share, recall_after_review, outsiders_linked_share "
+            "from link.linkage_quality where unit_code = 'national' order by measured_at desc limit 1")[0],
+        strict=True,
+    ))
+    assert national["precision"] >= 0.999
+    assert national["recall"] >= 0.985
+    assert national["review_share"] <= 0.02
+    assert national["recall_after_review"] >= 0.997
+    assert national["outsiders_linked_share"] <= 0.001
+    units = pipeline.scalar("select count(distinct unit_code) from link.linkage_quality where unit_code <> 'national'")
+    assert units == 62

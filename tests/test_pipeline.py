@@ -149,11 +149,12 @@ def two_unit_data(generated_data, tmp_path) -> Path:
 
 def _write_bad_extract(unit_dir: Path) -> None:
     """A newer extract of the same unit with every personal ID blank (fails the 'sufficient' gate)."""
+    from orchestration.ingest.columns import canonical_column
     from orchestration.ingest.readers import read_extract
 
     newest = max(p for p in unit_dir.iterdir() if p.name[:4].isdigit())
     extract = read_extract(newest)
-    id_position = extract.headers.index("so_dinh_danh")
+    id_position = next(i for i, header in enumerate(extract.headers) if canonical_column(header) == "so_dinh_danh")
     # Same date as the newest file at most; "_resent" sorts after "_extract" on the same day.
     target = unit_dir / f"{AS_OF.isoformat()}_resent.csv"
     with target.open("w", encoding="utf-8", newline="") as handle:

@@ -68,8 +68,11 @@ def _column_mapping(extract: RawExtract, file: LandingFile) -> tuple[dict[str, i
         column = canonical_column(header) if header else None
         if column and column not in canonical:
             canonical[column] = position
-        else:
-            unknown[header or f"column_{position + 1}"] = position
+            continue
+        name = header or f"column_{position + 1}"
+        if name in unknown:  # a repeated header keeps its own values under a numbered name
+            name = f"{name} ({position + 1})"
+        unknown[name] = position
     missing = [column for column in REQUIRED_COLUMNS if column not in canonical]
     if missing:
         raise ExtractReadError(

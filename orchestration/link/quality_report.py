@@ -16,24 +16,35 @@ from pathlib import Path
 
 import duckdb
 
-_METRICS_SQL = """
-with joined as (
+_TRUTH_SQL = """
     select l.unit_code, l.decision, l.match_status, l.so_dinh_danh, t.true_so_dinh_danh
     from link.record_links l
     join read_parquet(?) t using (source_file, source_row)
-),
+"""
+
+# Without truth, precision and recall are unknown (null); the rest is computed from the links alone.
+_NO_TRUTH_SQL = """
+    select unit_code, decision, match_status, so_dinh_danh, null::varchar as true_so_dinh_danh
+    from link.record_links
+"""
+
+_METRICS_SQL = """
+with joined as ({source}),
 grouped as (
     select
         coalesce(unit_code, 'national') as unit_code,
         count(*) as records,
-        count(true_so_dinh_danh) as in_registry,
+        case when $has_truth then count(true_so_dinh_danh) end as in_registry,
         count(*) filter (decision = 'auto_link') as auto_links,
-        count(*) filter (decision = 'auto_link' and so_dinh_danh = true_so_dinh_danh) as auto_correct,
+        case when $has_truth then count(*) filter (decision = 'auto_link' and so_dinh_danh = true_so_dinh_danh)
+            end as auto_correct,
         count(*) filter (decision = 'review') as review,
-        count(*) filter (decision = 'review' and so_dinh_danh = true_so_dinh_danh) as review_correct,
+        case when $has_truth then count(*) filter (decision = 'review' and so_dinh_danh = true_so_dinh_danh)
+            end as review_correct,
         count(*) filter (decision = 'no_link') as no_link,
-        count(*) filter (true_so_dinh_danh is null) as not_in_registry,
-        count(*) filter (true_so_dinh_danh is null and decision = 'auto_link') as outsiders_linked,
+        case when $has_truth then count(*) filter (true_so_dinh_danh is null) end as not_in_registry,
+        case when $has_truth then count(*) filter (true_so_dinh_danh is null and decision = 'auto_link')
+            end as outsiders_linked,
         count(*) filter (match_status = 'matched') as status_matched,
         count(*) filter (match_status = 'id_wrong') as status_id_wrong,
         count(*) filter (match_status = 'name_differs') as status_name_differs,
@@ -55,10 +66,26 @@ order by unit_code = 'national', unit_code
 """
 
 
-def linkage_quality(con: duckdb.DuckDBPyConnection, truth_path: Path) -> list[dict]:
-    result = con.execute(_METRICS_SQL, [str(truth_path)])
+def linkage_quality_rows(con: duckdb.DuckDBPyConnection, truth_path: Path | None) -> list[dict]:
+    """One row per unit and a last 'national' row."""
+    has_truth = truth_path is not None
+    sql = _METRICS_SQL.format(source=_TRUTH_SQL if has_truth else _NO_TRUTH_SQL).replace(
+        "$has_truth", "true" if has_truth else "false")
+    result = con.execute(sql, [str(truth_path)] if has_truth else [])
     names = [d[0] for d in result.description]
     return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+
+def store_linkage_quality(con: duckdb.DuckDBPyConnection, rows: list[dict], load_id: str) -> None:
+    """Keep each run's figures (link.linkage_quality), so progress shows over time."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    con.executemany(
+        f"insert into link.linkage_quality ({', '.join(columns)}, load_id, measured_at) "
+        f"values ({', '.join('?' for _ in columns)}, ?, now())",
+        [[row[c] for c in columns] + [load_id] for row in rows],
+    )
 
 
 def print_report(rows: list[dict]) -> None:
@@ -81,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     if not truth.exists():
         parser.error(f"no truth table at {truth}")
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        rows = linkage_quality(con, truth)
+        rows = linkage_quality_rows(con, truth)
     print_report(rows)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2, default=str) + "\n", encoding="utf-8")
