@@ -131,7 +131,10 @@ def test_reloading_the_saved_model_gives_identical_predictions(pipeline: Pipelin
 
 
 def test_reviewers_decisions_override_the_model(pipeline: PipelineData, linked_copy):
-    unit = "ha-noi"
+    unit = pipeline.scalar(
+        "select unit_code from link.record_links group by 1 "
+        "having count(*) filter (decision = 'no_link') > 0 and count(*) filter (decision = 'auto_link') > 0 "
+        "order by 1 limit 1")
     linked = pipeline.query(
         "select source_file, source_row, so_dinh_danh from link.record_links "
         "where unit_code = ? and decision = 'auto_link' order by source_row limit 1", [unit])[0]
