@@ -42,7 +42,8 @@ def _measured(script: str, env: dict[str, str]) -> dict:
 PIPELINE = textwrap.dedent("""
     import dagster as dg, duckdb, os
     from orchestration.definitions import defs
-    from orchestration.run import SHARED_INPUTS, unit_run_tags
+    from orchestration.jobs import SHARED_INPUTS
+    from orchestration.run import unit_run_tags
     from orchestration.units import unit_codes
 
     def main():

@@ -58,7 +58,8 @@ def prepare(data_dir: Path, records: int, registry: int) -> None:
     script = textwrap.dedent("""
         import dagster as dg
         from orchestration.definitions import defs
-        from orchestration.run import SHARED_INPUTS, unit_run_tags
+        from orchestration.jobs import SHARED_INPUTS
+        from orchestration.run import unit_run_tags
         from orchestration.units import unit_codes
         assets = list(defs.assets)
         instance = dg.DagsterInstance.ephemeral()

@@ -11,10 +11,13 @@ from dagster_dbt import DbtCliResource
 from orchestration.conform.assets import conform_models, record_flag_models, reference_seeds
 from orchestration.conform.project import dbt_project
 from orchestration.ingest.assets import landing_inventory, raw_extracts, raw_registry
+from orchestration.jobs import retrain_job, shared_inputs_job, unit_pipeline_job
 from orchestration.link.assets import linkage_quality, record_links, splink_model
 from orchestration.publish.assets import civil_servants
 from orchestration.quality.assets import gate_results
 from orchestration.resources import LinkageSettings, PublishSettings, WarehouseResource
+from orchestration.schedules import shared_inputs_schedule, unit_schedules
+from orchestration.sensors import new_extracts
 
 # The dbt installed beside this interpreter, whether or not the virtual environment is activated.
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
@@ -27,6 +30,9 @@ defs = dg.Definitions(
         record_flag_models, gate_results,
         civil_servants,
     ],
+    jobs=[unit_pipeline_job, shared_inputs_job, retrain_job],
+    schedules=[shared_inputs_schedule, *unit_schedules],
+    sensors=[new_extracts],
     resources={
         "warehouse": WarehouseResource(
             data_dir=dg.EnvVar("CBCCVC_DATA_DIR"), warehouse_path=dg.EnvVar("CBCCVC_WAREHOUSE")

@@ -14,19 +14,11 @@ import time
 import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from orchestration.conform.assets import reference_seeds
 from orchestration.definitions import defs
+from orchestration.jobs import SHARED_INPUTS, UNIT_ASSETS
 from orchestration.resources import apply_environment_defaults
 from orchestration.summary import print_summary
 from orchestration.units import unit_codes
-
-# Unpartitioned inputs every unit shares; everything else is one partition per unit.
-SHARED_INPUTS = dg.AssetSelection.assets(["raw", "registry"], ["raw", "landing_inventory"]) | (
-    dg.AssetSelection.assets(*reference_seeds.keys)
-)
-# Retraining the linkage model is an explicit run (`make retrain`), never part of an ordinary one.
-RETRAIN = dg.AssetSelection.assets(["link", "splink_model"])
-UNIT_ASSETS = dg.AssetSelection.all() - SHARED_INPUTS - RETRAIN
 
 
 def unit_run_tags(units: list[str]) -> dict[str, str]:

@@ -232,7 +232,7 @@ def test_loading_the_same_extracts_again_does_not_duplicate_rows(two_unit_data):
 
 def test_one_unit_partition_materializes_through_every_group(two_unit_data):
     from orchestration.definitions import defs
-    from orchestration.run import SHARED_INPUTS, UNIT_ASSETS
+    from orchestration.jobs import SHARED_INPUTS, UNIT_ASSETS
 
     previous = _point_environment_at(two_unit_data)
     instance = dg.DagsterInstance.ephemeral()

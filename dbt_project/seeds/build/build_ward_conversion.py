@@ -3,7 +3,8 @@
 Run once by a maintainer when the official table changes; the output is committed and the pipeline
 never reads the official file at run time::
 
-    python dbt_project/seeds/build/build_ward_conversion.py OFFICIAL.csv > dbt_project/seeds/ref_ward_conversion_2025.csv
+    python dbt_project/seeds/build/build_ward_conversion.py OFFICIAL.csv \
+        > dbt_project/seeds/ref_ward_conversion_2025.csv
 
 Cleaning (each a known error of the published table):
 - title rows and the province header rows between blocks are dropped; notes lose stray spaces/newlines;
