@@ -93,6 +93,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "benchmarks" / "results" / "conform_national.json")
+    parser.add_argument("--keep-warehouse", action="store_true", help="keep DIR/bench_conform.duckdb for linkage")
     args = parser.parse_args()
     data_dir = args.data_dir.resolve()
     warehouse = data_dir / "bench_conform.duckdb"
@@ -110,7 +111,8 @@ def main() -> int:
         "duckdb_read_once": baseline,
         "ratio_pipeline_to_read_seconds": round(pipeline["seconds"] / baseline["seconds"], 2),
     }
-    warehouse.unlink(missing_ok=True)
+    if not args.keep_warehouse:
+        warehouse.unlink(missing_ok=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=2))
