@@ -3,9 +3,10 @@
 
 import dagster as dg
 
+from orchestration.publish.feedback import write_feedback_workbook
 from orchestration.publish.publication import failed_blocking_gates, publish_unit
 from orchestration.resources import PublishSettings, WarehouseResource
-from orchestration.units import unit_partitions
+from orchestration.units import source_units, unit_partitions
 from orchestration.warehouse import ensure_warehouse
 
 OWNERS = ["team:data-platform"]
@@ -49,3 +50,37 @@ def civil_servants(
             "rows_quarantined": sum(o.rows_quarantined for o in outcomes),
         }
     )
+
+
+@dg.asset(
+    key=["publish", "feedback_workbooks"],
+    group_name="publish",
+    partitions_def=unit_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    deps=[["published", "civil_servants"]],
+    kinds={"excel"},
+    owners=OWNERS,
+    pool=POOL,
+    description=(
+        "One XLSX workbook per unit, in Vietnamese, sent back to the unit: a summary sheet with its scorecard "
+        "and a sheet of records to fix, one row per problem (rule, value sent, registry value where it helps). "
+        "Written to reports/feedback/<unit>/<extract date>_phan_hoi.xlsx."
+    ),
+)
+def feedback_workbooks(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    names = {unit.unit_code: unit.name for unit in source_units()}
+    written, problems = [], 0
+    with warehouse.connect() as con:
+        for unit_code in context.partition_keys:
+            extract = con.execute(
+                "select max(extract_date) from marts.fct_civil_servant_records where unit_code = ?", [unit_code]
+            ).fetchall()[0][0]
+            if extract is None:
+                continue
+            path = warehouse.reports_path / "feedback" / unit_code / f"{extract.isoformat()}_phan_hoi.xlsx"
+            problems += write_feedback_workbook(con, unit_code, names[unit_code], path)
+            written.append(path)
+    metadata = {"workbooks": len(written), "problems_listed": problems}
+    if len(written) == 1:
+        metadata["workbook"] = dg.MetadataValue.path(str(written[0]))
+    return dg.MaterializeResult(metadata=metadata)
