@@ -8,6 +8,7 @@ import time
 from datetime import date
 from pathlib import Path
 
+from .defects import DefectRates
 from .generate import generate
 
 
@@ -21,17 +22,20 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="registry persons (default: 10M at scale 1, else max(10M*scale, 2*records))")
     parser.add_argument("--as-of", type=date.fromisoformat, default=None,
                         help="snapshot date YYYY-MM-DD (default: today)")
+    parser.add_argument("--defect-scale", type=float, default=1.0,
+                        help="multiply every defect rate (0 = no record defects; default 1)")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
-    if args.seed < 0:
-        print("--seed must be non-negative", file=sys.stderr)
+    if args.seed < 0 or args.defect_scale < 0:
+        print("--seed and --defect-scale must be non-negative", file=sys.stderr)
         return 2
     started = time.perf_counter()
+    rates = DefectRates().scaled(args.defect_scale)
     try:
-        summary = generate(args.out, args.scale, args.seed, args.registry_size, args.as_of)
+        summary = generate(args.out, args.scale, args.seed, args.registry_size, args.as_of, rates)
     except (FileExistsError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -2,50 +2,54 @@
 
 Every random draw comes from a numpy Generator seeded from ``(seed, stream, ...)``, so each part
 (one unit's persons, one population chunk, one file's defects) is reproducible on its own.
+
+The generation streams: the registry is written in chunks as it is drawn (see ``population.py``), then
+units are processed one at a time: records, landing files, defects and truth rows, after which the
+unit's rows are released. Only the employees of units still to be processed stay in memory.
 """
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from .defects import NO_DEFECTS, DefectContext, DefectRates, apply_defects
-from .people import (
-    ID_RANDOM_SPAN,
-    Geography,
-    PersonSpec,
-    build_geography,
-    format_numbers,
-    make_old_ids_unique,
-    make_persons,
-    make_unique,
+from .bad_files import BAD_FILE_STREAM, FILE_NAME_SUFFIX, RESENT_KINDS, FileLayout, render_extract
+from .defects import NO_DEFECTS, DefectContext, DefectRates, DefectTables, apply_defects
+from .people import build_geography
+from .population import PeopleCounts, Workforce, build_workforce, people_counts
+from .records import (
+    ACTIVE,
+    COLUMNS,
+    TRANSFERRED,
+    Lookups,
+    make_records,
+    older_snapshot,
+    sort_by_record_id,
 )
-from .records import ACTIVE, COLUMNS, TRANSFERRED, Lookups, make_records, older_snapshot, sort_by_record_id
 from .reference import Reference, Unit, load_reference
-from .table import Table
+from .shapes import TRUTH_FIELDS
+from .table import Table, stream
 from .units import NATIONAL_REGISTRY, UNKNOWN_UNIT, UnitPlan, plan_units
-from .writers import csv_rows, date_array, text_array, write_csv, write_parquet, write_xlsx
+from .writers import title_lines, write_csv, write_parquet
 
-# Random stream identifiers (the second element of every SeedSequence key).
-_PLAN, _UNIT_PEOPLE, _POPULATION, _IDS, _TRANSFERS, _RECORDS, _FILES, _UNKNOWN = range(1, 9)
+# Random stream identifiers (the second element of every SeedSequence key); population.py uses 2, 3, 8
+# (key 0) and 12, bad_files.py 21.
+_PLAN, _DUPLICATES, _RECORDS, _FILES, _UNKNOWN = 1, 4, 6, 7, 8
 
-POPULATION_CHUNK = 250_000
-DECEASED_SHARE = 0.015
-NOT_IN_REGISTRY_RATE = 0.015
-DECEASED_ACTIVE_RATE = 0.002
-TRANSFER_RATE = 0.005
-LEAVER_RATE = 0.015
 BAD_UNIT_BLANK_ID_SHARE = 0.40
 UNDATED_ROWS = 25
 UNKNOWN_UNIT_ROWS = 8
-REGISTRY_COLUMNS = ("so_dinh_danh", "cmnd_cu", "ho_va_ten", "ngay_sinh", "gioi_tinh", "ma_tinh_khai_sinh",
-                    "ma_tinh_thuong_tru", "ma_xa_thuong_tru", "dan_toc", "trang_thai", "ngay_mat", "ngay_cap_nhat")
-TRUTH_FILES_HEADER = ("source_file", "unit_code", "kind", "rows")
+CONCURRENT_TITLE = "kiêm nhiệm"
+TRUTH_FILES_HEADER = ("source_file", "unit_code", "kind", "rows", *TRUTH_FIELDS)
+TRUTH_COLUMNS = ("unit_code", "source_file", "source_row", "ma_ho_so", "true_so_dinh_danh", "person_key",
+                 "defects", "true_ma_xa_thuong_tru", "address_form")
 
 
 @dataclass(frozen=True)
@@ -69,26 +73,11 @@ class GenerationSummary:
     files: tuple[str, ...] = field(default=())
 
 
-@dataclass(frozen=True)
-class PeopleCounts:
-    """How many persons of each kind one unit needs."""
-
-    own: int
-    leavers: int
-    deceased: int
-    not_registered: int
-    transfers: int
-
-
 @dataclass
 class Population:
-    """All persons plus, per unit, the global positions of its persons by kind."""
+    """Persons the unknown-unit file draws on: ``persons`` and the positions of that file's persons."""
 
     persons: Table
-    own: dict[int, np.ndarray]
-    leavers: dict[int, np.ndarray]
-    deceased: dict[int, np.ndarray]
-    not_registered: dict[int, np.ndarray]
     unknown_unit: np.ndarray
 
 
@@ -104,11 +93,7 @@ class ExtractFile:
     columns: tuple[str, ...] = COLUMNS
     blank_id_share: float | None = None
     clean: bool = False
-
-
-def stream(seed: int, *keys: int) -> np.random.Generator:
-    """An independent Generator for one part of the generation."""
-    return np.random.default_rng(np.random.SeedSequence([seed, *keys]))
+    layout: FileLayout = FileLayout()  # the unit's file shape (and, for a duplicate, the file it copies)
 
 
 def default_registry_size(scale: float, records: int) -> int:
@@ -118,166 +103,99 @@ def default_registry_size(scale: float, records: int) -> int:
     return max(round(NATIONAL_REGISTRY * scale), 2 * records)
 
 
-def _people_counts(rng: np.random.Generator, plan: UnitPlan) -> PeopleCounts:
-    size = plan.size
-    cap = size // 10  # keeps most rows for the unit's own employees, even for tiny units
-    deceased = min(cap, int(rng.binomial(size, DECEASED_ACTIVE_RATE)))
-    not_registered = min(cap, int(rng.binomial(size, NOT_IN_REGISTRY_RATE)))
-    transfers = min(cap, int(rng.binomial(size, TRANSFER_RATE)))
-    leavers = int(rng.binomial(size, LEAVER_RATE)) if plan.has_older else 0
-    return PeopleCounts(size - deceased - not_registered - transfers, leavers, deceased, not_registered, transfers)
+def _visitors(workforce: Workforce, unit_index: int) -> tuple[Table, np.ndarray]:
+    """Persons of other units who also appear in this one, with their cross-unit label."""
+    labels = np.array([label for _, _, label in workforce.incoming[unit_index]], dtype=object)
+    return workforce.visitors.pop(unit_index), labels
 
 
-def _home(unit: Unit) -> tuple[str, float]:
-    """Where most employees of a unit live."""
-    if unit.kind == "province":
-        return unit.province_code, 0.92
-    return ("79" if unit.code.endswith("tphcm") else "01"), 0.85
+def _own_labels(seed: int, plan: UnitPlan, count: PeopleCounts, workforce: Workforce
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row labels and forced statuses of the unit's own persons, and which of them are listed twice."""
+    n = count.own
+    labels = np.full(n, "", dtype=object)
+    status = np.full(n, "", dtype=object)
+    for row, label in workforce.outgoing[plan.index].items():
+        labels[row] = label
+        status[row] = TRANSFERRED if label == "transfer_two_units" else ACTIVE
+    free = np.flatnonzero(labels == "")
+    rng = stream(seed, _DUPLICATES, plan.index)
+    twice = np.sort(rng.choice(free, size=min(count.duplicates, len(free)), replace=False))
+    labels[twice] = "dup_person_in_unit"
+    status[twice] = ACTIVE
+    return labels, status, twice
 
 
-def _unit_people(seed: int, plan: UnitPlan, counts: PeopleCounts, geo: Geography, ref: Reference,
-                 as_of: date) -> list[tuple[str, Table]]:
-    """The persons one unit employs (and its leavers, deceased and unregistered ones)."""
-    rng = stream(seed, _UNIT_PEOPLE, plan.index)
-    home, share = _home(plan.unit)
-    spec = PersonSpec(working_age=True, home_province=home, home_share=share, female_share=0.55)
-    dead = replace(spec, deceased_rate=1.0, recent_deaths=True)
-    return [
-        ("own", make_persons(rng, counts.own, geo, as_of, spec, ref.ethnic_groups)),
-        ("leavers", make_persons(rng, counts.leavers, geo, as_of, spec, ref.ethnic_groups)),
-        ("deceased", make_persons(rng, counts.deceased, geo, as_of, dead, ref.ethnic_groups)),
-        ("not_registered", make_persons(rng, counts.not_registered, geo, as_of, spec, ref.ethnic_groups)),
-    ]
-
-
-def _population_chunks(seed: int, n: int, deceased_rate: float, geo: Geography, ref: Reference,
-                       as_of: date) -> list[Table]:
-    """Registry persons who are not employees, in fixed-size chunks."""
-    spec = PersonSpec(working_age=False, deceased_rate=deceased_rate)
-    return [make_persons(stream(seed, _POPULATION, k), min(POPULATION_CHUNK, n - start), geo, as_of, spec,
-                         ref.ethnic_groups)
-            for k, start in enumerate(range(0, n, POPULATION_CHUNK))]
-
-
-def _finish_identities(seed: int, persons: Table, registered: np.ndarray, labels: np.ndarray) -> Table:
-    """Make IDs unique (unregistered IDs avoid the registry) and add the text identity columns."""
-    rng = stream(seed, _IDS)
-    ids = persons["id_int"].copy()
-    ids[registered] = make_unique(rng, ids[registered], ID_RANDOM_SPAN)
-    ids[~registered] = make_unique(rng, ids[~registered], ID_RANDOM_SPAN, forbidden=ids[registered])
-    cmnd = np.where(registered, persons["cmnd_int"], -1)
-    cmnd = make_old_ids_unique(rng, cmnd)
-    text_ids = format_numbers(ids, 12)
-    persons["so_dinh_danh"] = text_ids
-    persons["cmnd_cu"] = format_numbers(cmnd, 9)
-    persons["true_id"] = np.where(registered, text_ids, None).astype(object)
-    persons["person_key"] = np.array([f"P{i:08d}" for i in range(len(persons))], dtype=object)
-    persons["person_label"] = labels
-    persons["in_registry"] = registered
-    return persons
-
-
-def _employee_parts(seed: int, plans: tuple[UnitPlan, ...], counts: list[PeopleCounts], geo: Geography,
-                    ref: Reference, as_of: date) -> tuple[list[Table], list[np.ndarray], dict[str, dict]]:
-    """Per-unit person chunks, their person labels, and where each kind of person sits globally."""
-    parts: list[Table] = []
-    labels: list[np.ndarray] = []
-    positions: dict[str, dict] = {k: {} for k in ("own", "leavers", "deceased", "not_registered")}
-    label_of = {"deceased": "deceased_active", "not_registered": "not_in_registry"}
-    offset = 0
-    for plan, count in zip(plans, counts, strict=True):
-        for kind, table in _unit_people(seed, plan, count, geo, ref, as_of):
-            positions[kind][plan.index] = np.arange(offset, offset + len(table))
-            parts.append(table)
-            labels.append(np.full(len(table), label_of.get(kind, ""), dtype=object))
-            offset += len(table)
-    unknown_spec = PersonSpec(working_age=True, home_province="01", home_share=0.9)
-    unknown = make_persons(stream(seed, _UNKNOWN, 0), UNKNOWN_UNIT_ROWS, geo, as_of, unknown_spec,
-                           ref.ethnic_groups)
-    positions["unknown_unit"] = {0: np.arange(offset, offset + len(unknown))}
-    parts.append(unknown)
-    labels.append(np.full(len(unknown), "", dtype=object))
-    return parts, labels, positions
-
-
-def build_population(seed: int, plans: tuple[UnitPlan, ...], counts: list[PeopleCounts], geo: Geography,
-                     ref: Reference, as_of: date, registry_size: int) -> Population:
-    """All persons: employees per unit first, then the rest of the registry in chunks."""
-    parts, labels, positions = _employee_parts(seed, plans, counts, geo, ref, as_of)
-    n_registered = sum(len(p) for p in parts) - sum(len(p) for p in positions["not_registered"].values())
-    n_general = max(0, registry_size - n_registered)
-    n_dead = sum(len(p) for p in positions["deceased"].values())
-    wanted_dead = DECEASED_SHARE * (n_registered + n_general) - n_dead
-    rate = min(1.0, max(0.0, wanted_dead) / max(1, n_general))
-    for chunk in _population_chunks(seed, n_general, rate, geo, ref, as_of):
-        parts.append(chunk)
-        labels.append(np.full(len(chunk), "", dtype=object))
-    all_labels = np.concatenate(labels)
-    persons = _finish_identities(seed, Table.concat(parts), all_labels != "not_in_registry", all_labels)
-    return Population(persons, positions["own"], positions["leavers"], positions["deceased"],
-                      positions["not_registered"], positions["unknown_unit"][0])
-
-
-def _pick_transfers(seed: int, plans: tuple[UnitPlan, ...], counts: list[PeopleCounts],
-                    population: Population) -> dict[int, np.ndarray]:
-    """Persons who left another unit for this one: each unit lists a few with "Chuyển công tác"."""
-    rng = stream(seed, _TRANSFERS)
-    pool = np.concatenate([population.own[p.index] for p in plans])
-    owner = np.concatenate([np.full(len(population.own[p.index]), p.index) for p in plans])
-    order = rng.permutation(len(pool))
-    pool, owner = pool[order], owner[order]
-    used = np.zeros(len(pool), dtype=bool)
-    picked: dict[int, np.ndarray] = {}
-    for plan, count in zip(plans, counts, strict=True):
-        free = np.flatnonzero((owner != plan.index) & ~used)[: count.transfers]
-        used[free] = True
-        picked[plan.index] = pool[free]
-    return picked
-
-
-def _unit_rows(seed: int, plan: UnitPlan, population: Population, transfers: np.ndarray,
-               moved_out: np.ndarray, lookups: Lookups, as_of: date) -> tuple[Table, Table]:
+def _unit_rows(seed: int, plan: UnitPlan, count: PeopleCounts, workforce: Workforce, lookups: Lookups,
+               as_of: date) -> tuple[Table, Table]:
     """Current records of a unit and the records of its leavers (older snapshot only)."""
-    people = population.persons
-    stayers = population.own[plan.index]
-    groups = (stayers, population.deceased[plan.index], population.not_registered[plan.index], transfers,
-              population.leavers[plan.index])
-    index = np.concatenate(groups)
-    forced = np.full(len(index), "", dtype=object)
-    edges = np.cumsum([len(g) for g in groups])
-    forced[: edges[0]] = np.where(np.isin(stayers, moved_out), ACTIVE, "")
-    forced[edges[0]: edges[2]] = ACTIVE
-    forced[edges[2]: edges[3]] = TRANSFERRED
-    rows = make_records(stream(seed, _RECORDS, plan.index), plan, people.take(index), forced, lookups, as_of)
-    current = sort_by_record_id(rows.take(np.arange(edges[3])))
-    leavers = rows.take(np.arange(edges[3], edges[4]))
+    people = workforce.people[plan.index]
+    own_labels, own_status, twice = _own_labels(seed, plan, count, workforce)
+    visitors, visitor_labels = _visitors(workforce, plan.index)
+    groups = [
+        (people["own"], own_labels, own_status),
+        (people["own"].take(twice), own_labels[twice], own_status[twice]),
+        (people["deceased"], "", ACTIVE),
+        (people["not_registered"], "", ACTIVE),
+        (people["past_retirement"], "", ACTIVE),
+        (visitors, visitor_labels, ACTIVE),
+        (people["leavers"], "", ""),
+    ]
+    persons = Table.concat(table for table, _, _ in groups)
+    labels = np.concatenate([np.broadcast_to(np.asarray(lab, dtype=object), len(t)) for t, lab, _ in groups])
+    forced = np.concatenate([np.broadcast_to(np.asarray(st, dtype=object), len(t)) for t, _, st in groups])
+    rows = make_records(stream(seed, _RECORDS, plan.index), plan, persons, forced, lookups, as_of, labels)
+    concurrent = rows["row_labels"] == "concurrent_two_units"
+    rows["chuc_vu"][concurrent] = [f"{title} ({CONCURRENT_TITLE})" if title else CONCURRENT_TITLE.capitalize()
+                                   for title in rows["chuc_vu"][concurrent].tolist()]
+    n_leavers = len(people["leavers"])
+    current = sort_by_record_id(rows.take(np.arange(len(rows) - n_leavers)))
+    leavers = rows.take(np.arange(len(rows) - n_leavers, len(rows)))
     return current, leavers
 
 
-def _landing_path(unit_code: str, day: date, file_format: str) -> str:
-    return f"landing/{unit_code}/{day.isoformat()}_extract.{file_format}"
+def _landing_path(unit_code: str, day: date, file_format: str, name: str = "extract") -> str:
+    return f"landing/{unit_code}/{day.isoformat()}_{name}.{file_format}"
+
+
+def _resent_date(seed: int, plan: UnitPlan, as_of: date) -> date:
+    """A re-sent or copied file comes on or after the unit's current file (its name sorts after it on
+    the same day), never after the as-of date."""
+    rng = stream(seed, BAD_FILE_STREAM, plan.index)
+    return plan.current_date + timedelta(days=int(rng.integers(0, max(0, (as_of - plan.current_date).days) + 1)))
 
 
 def _unit_files(seed: int, plan: UnitPlan, current: Table, leavers: Table, ref: Reference,
                 as_of: date) -> list[ExtractFile]:
-    """The landing files of one unit, oldest first."""
+    """The landing files of one unit, oldest first, all in the unit's shape."""
     code, fmt = plan.unit.code, plan.file_format
+    layout = FileLayout(plan.shape, plan.unit.name)
     files: list[ExtractFile] = []
     if plan.has_older:
         older = older_snapshot(stream(seed, _RECORDS, plan.index, 1), current, leavers, plan, ref, as_of)
-        files.append(ExtractFile(_landing_path(code, plan.older_date, fmt), code, "older", fmt, older))
+        files.append(ExtractFile(_landing_path(code, plan.older_date, fmt), code, "older", fmt, older, layout=layout))
     newest = _landing_path(code, plan.current_date, fmt)
     if plan.missing_column:
         columns = tuple(c for c in COLUMNS if c != "ho_va_ten")
-        files.append(ExtractFile(newest, code, "missing_required_column", fmt, current, columns))
+        files.append(ExtractFile(newest, code, "missing_required_column", fmt, current, columns, layout=layout))
     else:
         kind = "stale_current" if plan.stale else "current"
+        if plan.bad_file in ("formula_injection", "hostile_headers"):
+            kind = plan.bad_file  # the current file itself carries the defect
         share = BAD_UNIT_BLANK_ID_SHARE if plan.bad_ids else None
-        files.append(ExtractFile(newest, code, kind, fmt, current, blank_id_share=share))
+        files.append(ExtractFile(newest, code, kind, fmt, current, blank_id_share=share, layout=layout))
+    if plan.bad_file in RESENT_KINDS:
+        path = _landing_path(code, _resent_date(seed, plan, as_of), fmt, FILE_NAME_SUFFIX[plan.bad_file])
+        if plan.bad_file == "duplicate":  # last month's file sent again under a new name
+            files.append(ExtractFile(path, code, "duplicate", fmt, files[0].rows,
+                                     layout=replace(layout, copy_of=files[0].path)))
+        else:
+            files.append(ExtractFile(path, code, plan.bad_file, fmt, current, layout=layout))
     if plan.undated:
         rng = stream(seed, _RECORDS, plan.index, 2)
         take = np.sort(rng.choice(len(current), size=min(UNDATED_ROWS, len(current)), replace=False))
-        files.append(ExtractFile(f"landing/{code}/extract_latest.csv", code, "undated", "csv", current.take(take)))
+        files.append(ExtractFile(f"landing/{code}/extract_latest.{fmt}", code, "undated", fmt, current.take(take),
+                                 layout=layout))
     return files
 
 
@@ -294,48 +212,49 @@ def _unknown_unit_file(seed: int, population: Population, lookups: Lookups, as_o
                        sort_by_record_id(rows), clean=True)
 
 
-def _write_file(out: Path, extract: ExtractFile, rows: Table, as_of: date) -> None:
+def _write_file(out: Path, extract: ExtractFile, rows: Table, as_of: date) -> int:
+    """Write one landing file in its unit's shape; returns how many of ``rows`` it holds in full."""
     path = out / extract.path
-    if extract.file_format == "xlsx":
-        stamp = datetime(as_of.year, as_of.month, as_of.day)
-        write_xlsx(path, extract.columns, rows, extract.columns, stamp)
-    else:
-        write_csv(path, extract.columns, csv_rows(rows, extract.columns))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    layout = extract.layout
+    if layout.copy_of:
+        shutil.copyfile(out / layout.copy_of, path)
+        return len(rows)
+    try:
+        day = date.fromisoformat(path.name[:10])
+    except ValueError:
+        day = as_of
+    titles = title_lines(layout.shape, layout.unit_name, day)
+    stamp = datetime(as_of.year, as_of.month, as_of.day)
+    data, count = render_extract(extract.kind, layout, extract.columns, rows, stamp, titles)
+    path.write_bytes(data)
+    return count
 
 
-def _truth_rows(extract: ExtractFile, rows: Table) -> dict[str, list]:
+def _truth_rows(extract: ExtractFile, rows: Table) -> pa.Table:
     n = len(rows)
-    return {
+    wards = rows["ma_xa_thuong_tru"] if "ma_xa_thuong_tru" in rows.columns else np.full(n, None, dtype=object)
+    forms = rows["address_form"] if "address_form" in rows.columns else np.full(n, "new", dtype=object)
+    columns = {
         "unit_code": [extract.unit_code] * n,
         "source_file": [extract.path] * n,
-        "source_row": list(range(1, n + 1)),
+        "source_row": np.arange(1, n + 1, dtype=np.int64),
         "ma_ho_so": rows["ma_ho_so"].tolist(),
         "true_so_dinh_danh": rows["true_id"].tolist(),
         "person_key": rows["person_key"].tolist(),
         "defects": rows["defects"].tolist(),
+        "true_ma_xa_thuong_tru": wards.tolist(),
+        "address_form": forms.tolist(),
     }
+    return pa.table({name: pa.array(values, type=pa.int64() if name == "source_row" else pa.string())
+                     for name, values in columns.items()})
 
 
-def _write_truth(out: Path, truth: list[dict[str, list]], files: list[tuple[str, str, str, int]]) -> None:
-    columns = {name: [v for part in truth for v in part[name]] for name in truth[0]}
-    order = sorted(range(len(columns["source_file"])), key=lambda i: (columns["source_file"][i],
-                                                                      columns["source_row"][i]))
-    table = pa.table({
-        name: pa.array([values[i] for i in order], type=pa.int64() if name == "source_row" else pa.string())
-        for name, values in columns.items()
-    })
-    write_parquet(out / "truth" / "records.parquet", table)
-    write_csv(out / "truth" / "files.csv", TRUTH_FILES_HEADER, [[f, u, k, str(r)] for f, u, k, r in sorted(files)])
-
-
-def _write_registry(out: Path, persons: Table) -> np.ndarray:
-    """Write the registry sorted by ID; returns the sorted registry IDs."""
-    registry = persons.take(persons["in_registry"])
-    registry = registry.take(np.argsort(registry["id_int"], kind="stable"))
-    arrays = {name: date_array(registry[name]) if name.startswith("ngay_") else text_array(registry[name])
-              for name in REGISTRY_COLUMNS}
-    write_parquet(out / "registry" / "registry.parquet", pa.table(arrays))
-    return registry["so_dinh_danh"].astype("U12")
+def _write_truth(out: Path, truth: list[pa.Table], files: list[tuple]) -> None:
+    table = pa.concat_tables(truth)
+    order = pc.sort_indices(table, sort_keys=[("source_file", "ascending"), ("source_row", "ascending")])
+    write_parquet(out / "truth" / "records.parquet", table.take(order))
+    write_csv(out / "truth" / "files.csv", TRUTH_FILES_HEADER, [[str(v) for v in f] for f in sorted(files)])
 
 
 def _prepare_output(out: Path) -> None:
@@ -350,54 +269,72 @@ def _prepare_output(out: Path) -> None:
             shutil.rmtree(path)
 
 
+def _can_hold_eth(extract: ExtractFile) -> bool:
+    """Whether the file's encoding can hold Ð (U+00D0): Windows-1258 and the legacy fonts cannot."""
+    shape = extract.layout.shape
+    return shape.encoding not in ("cp1258", "cp1252") and shape.text_form in ("nfc", "nfd")
+
+
+def _extracts(seed: int, plans: tuple[UnitPlan, ...], counts: list[PeopleCounts], workforce: Workforce,
+              lookups: Lookups, ref: Reference, as_of: date) -> Iterator[ExtractFile]:
+    """Every landing file, unit after unit; a unit's persons are released once its files are made."""
+    for plan, count in zip(plans, counts, strict=True):
+        current, leavers = _unit_rows(seed, plan, count, workforce, lookups, as_of)
+        yield from _unit_files(seed, plan, current, leavers, ref, as_of)
+        workforce.people[plan.index] = {}
+    unknown = workforce.unknown_unit
+    yield _unknown_unit_file(seed, Population(unknown, np.arange(len(unknown))), lookups, as_of)
+
+
 def generate(out: Path, scale: float, seed: int, registry_size: int | None = None,
-             as_of: date | None = None) -> GenerationSummary:
-    """Generate landing extracts, the population registry and the truth tables under ``out``."""
+             as_of: date | None = None, rates: DefectRates | None = None) -> GenerationSummary:
+    """Generate landing extracts, the population registry and the truth tables under ``out``.
+
+    ``rates`` sets how often each defect occurs (default ``DefectRates()``; ``NO_DEFECTS`` for none).
+    """
     if scale <= 0:
         raise ValueError("scale must be positive")
     as_of = as_of or date.today()
+    rates = rates or DefectRates()
     out = Path(out)
     ref = load_reference()
     geo, lookups = build_geography(ref), Lookups.build(ref)
     plans = plan_units(stream(seed, _PLAN), ref, scale, as_of)
     count_rng = stream(seed, _PLAN, 1)
-    counts = [_people_counts(count_rng, plan) for plan in plans]
+    counts = [people_counts(count_rng, plan, rates) for plan in plans]
     total = sum(plan.size for plan in plans)
     wanted = registry_size if registry_size is not None else default_registry_size(scale, total)
-    population = build_population(seed, plans, counts, geo, ref, as_of, wanted)
-    transfers = _pick_transfers(seed, plans, counts, population)
-    moved_out = np.concatenate(list(transfers.values()))
-    extracts: list[ExtractFile] = []
-    for plan in plans:
-        current, leavers = _unit_rows(seed, plan, population, transfers[plan.index], moved_out, lookups, as_of)
-        extracts.extend(_unit_files(seed, plan, current, leavers, ref, as_of))
-    extracts.append(_unknown_unit_file(seed, population, lookups, as_of))
-
     _prepare_output(out)
-    registry_ids = _write_registry(out, population.persons)
+    workforce = build_workforce(out, seed, plans, counts, geo, ref, as_of, wanted, UNKNOWN_UNIT_ROWS)
     rank_codes = frozenset(r.code for r in ref.ranks)
+    tables = DefectTables.build(ref)
     truth, files = [], []
-    for number, extract in enumerate(extracts):
-        ctx = DefectContext(registry_ids, rank_codes, NO_DEFECTS if extract.clean else DefectRates(),
-                            has_name_column="ho_va_ten" in extract.columns)
-        rows = apply_defects(stream(seed, _FILES, number), extract.rows, ctx, extract.blank_id_share)
-        _write_file(out, extract, rows, as_of)
-        truth.append(_truth_rows(extract, rows))
-        files.append((extract.path, extract.unit_code, extract.kind, len(rows)))
+    written: dict[str, Table] = {}  # rows of this unit's files already written, by path
+    for number, extract in enumerate(_extracts(seed, plans, counts, workforce, lookups, ref, as_of)):
+        ctx = DefectContext(workforce.registry_ids, rank_codes, NO_DEFECTS if extract.clean else rates,
+                            has_name_column="ho_va_ten" in extract.columns, tables=tables,
+                            eth_possible=_can_hold_eth(extract))
+        copy_of = extract.layout.copy_of  # a byte copy repeats the rows of the file it copies
+        rows = written[copy_of] if copy_of else apply_defects(stream(seed, _FILES, number), extract.rows, ctx,
+                                                              extract.blank_id_share)
+        count = _write_file(out, extract, rows, as_of)
+        written = {p: r for p, r in written.items() if p.startswith(f"landing/{extract.unit_code}/")}
+        written[extract.path] = rows
+        truth.append(_truth_rows(extract, rows if count == len(rows) else rows.take(np.arange(count))))
+        files.append((extract.path, extract.unit_code, extract.kind, count, *extract.layout.shape.truth_fields()))
     for plan in plans:
         (out / "landing" / plan.unit.code).mkdir(parents=True, exist_ok=True)
     _write_truth(out, truth, files)
-    return _summary(out, seed, scale, as_of, population, plans, files)
+    return _summary(out, seed, scale, as_of, workforce.registry_size, plans, files)
 
 
-def _summary(out: Path, seed: int, scale: float, as_of: date, population: Population,
+def _summary(out: Path, seed: int, scale: float, as_of: date, registry_size: int,
              plans: tuple[UnitPlan, ...], files: list[tuple[str, str, str, int]]) -> GenerationSummary:
     def codes(flag: str) -> tuple[str, ...]:
         return tuple(p.unit.code for p in plans if getattr(p, flag))
 
     return GenerationSummary(
-        out=out, seed=seed, scale=scale, as_of=as_of,
-        registry_size=int(population.persons["in_registry"].sum()),
+        out=out, seed=seed, scale=scale, as_of=as_of, registry_size=registry_size,
         n_records=sum(f[3] for f in files), n_files=len(files),
         unit_sizes={p.unit.code: p.size for p in plans},
         xlsx_units=tuple(p.unit.code for p in plans if p.file_format == "xlsx"),

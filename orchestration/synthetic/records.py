@@ -26,7 +26,7 @@ ACTIVE = "Đang công tác"
 RETIRED = "Nghỉ hưu"
 TRANSFERRED = "Chuyển công tác"
 RETIRE_SHARE = 0.01
-RETIRE_MIN_AGE = 57
+RETIRE_MIN_AGE = 55
 UPDATE_WINDOW_DAYS = 360  # last-update dates fall within this many days before as-of
 EDUCATION = ("Tiến sĩ", "Thạc sĩ", "Đại học", "Cao đẳng", "Trung cấp")
 
@@ -187,9 +187,15 @@ def record_ids(rng: np.random.Generator, prefix: str, n: int) -> np.ndarray:
 
 
 def make_records(rng: np.random.Generator, plan: UnitPlan, people: Table, forced_status: np.ndarray,
-                 lookups: Lookups, as_of: date) -> Table:
-    """One record per person of the unit, as of the unit's current file date."""
+                 lookups: Lookups, as_of: date, row_labels: np.ndarray | None = None) -> Table:
+    """One record per person of the unit, as of the unit's current file date.
+
+    Besides the extract ``COLUMNS`` a record keeps what the defects and the truth need: the pay group,
+    the person's key, true ID, old ID and person-level label, the true 2025 wards of residence and
+    hometown, and ``row_labels`` (a cross-record label such as "transfer_two_units", or "").
+    """
     ref, n = lookups.ref, len(people)
+    row_labels = np.full(n, "", dtype=object) if row_labels is None else row_labels
     ages = age_at(people["ngay_sinh"], as_of)
     loai = _loai(rng, plan, n)
     ranks = draw_ranks(rng, ref, loai, ages, teacher_share(plan.unit))
@@ -227,6 +233,9 @@ def make_records(rng: np.random.Generator, plan: UnitPlan, people: Table, forced
         "true_id": people["true_id"].copy(),
         "cmnd_cu": people["cmnd_cu"].copy(),
         "person_label": people["person_label"].copy(),
+        "ma_xa_thuong_tru": people["ma_xa_thuong_tru"].copy(),
+        "que_quan_xa": people["que_quan_xa"].copy(),
+        "row_labels": row_labels.copy(),
     })
 
 

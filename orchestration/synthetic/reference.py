@@ -56,6 +56,26 @@ class PreProvince:
     id_prefix: str
 
 
+@dataclass(frozen=True)
+class OldWard:
+    """One pre-2025 ward and the 2025 ward(s) it went into (several when it was split)."""
+
+    code: str
+    name: str
+    district: str
+    province: str
+    new_wards: tuple[str, ...]
+
+    @property
+    def split(self) -> bool:
+        return len(self.new_wards) > 1
+
+    @property
+    def address(self) -> str:
+        """The pre-2025 way to write it: "Phường Trúc Bạch, Quận Ba Đình, Thành phố Hà Nội"."""
+        return f"{self.name}, {self.district}, {self.province}"
+
+
 @dataclass(frozen=True, eq=False)
 class Reference:
     """All reference lists the generator needs, keyed for quick lookup."""
@@ -67,6 +87,7 @@ class Reference:
     ethnic_groups: dict[str, str]
     pay_scale: dict[str, dict[int, str]]
     ranks: tuple[Rank, ...]
+    old_wards: tuple[OldWard, ...] = ()
 
     def province_of_pre2025(self, pre_code: str) -> str:
         """Return the 2025 province a pre-2025 province belongs to (Hà Nội if unknown)."""
@@ -98,6 +119,18 @@ def _load_wards(rows: list[dict[str, str]]) -> dict[str, tuple[tuple[str, str], 
     return {code: tuple(sorted(items)) for code, items in sorted(wards.items())}
 
 
+def _load_old_wards(rows: list[dict[str, str]]) -> tuple[OldWard, ...]:
+    """Old wards from the 2025 conversion table, each with every new ward it was merged into."""
+    first: dict[str, dict[str, str]] = {}
+    targets: dict[str, set[str]] = {}
+    for row in rows:
+        first.setdefault(row["old_ward_code"], row)
+        targets.setdefault(row["old_ward_code"], set()).add(row["new_ward_code"])
+    return tuple(OldWard(code, row["old_ward_name"], row["old_district_name"], row["old_province_name"],
+                         tuple(sorted(targets[code])))
+                 for code, row in sorted(first.items()))
+
+
 def load_reference(seeds_dir: Path = SEEDS_DIR) -> Reference:
     """Load every seed list the generator uses and check the basic shapes."""
     units = tuple(Unit(r["unit_code"], r["kind"], r["name"], r["province_code"])
@@ -113,6 +146,7 @@ def load_reference(seeds_dir: Path = SEEDS_DIR) -> Reference:
         ethnic_groups={r["code"]: r["name"] for r in read_seed("ref_ethnic_groups.csv", seeds_dir)},
         pay_scale=_load_pay_scale(read_seed("ref_pay_scale.csv", seeds_dir)),
         ranks=ranks,
+        old_wards=_load_old_wards(read_seed("ref_ward_conversion_2025.csv", seeds_dir)),
     )
     _check_reference(reference)
     return reference

@@ -16,6 +16,25 @@ import numpy as np
 DAY = np.timedelta64(1, "D")
 
 
+def stream(seed: int, *keys: int) -> np.random.Generator:
+    """An independent Generator for one part of the generation, keyed by the seed and the part."""
+    return np.random.default_rng(np.random.SeedSequence([seed, *keys]))
+
+
+class YearOnly(str):
+    """A date a unit sent as its year alone ("1975").
+
+    A date column that holds one is an object array; writers format dates with ``strftime`` or
+    ``isoformat``, and both give back the bare year, so CSV, XLSX (a text cell) and JSON all carry "1975".
+    """
+
+    def strftime(self, _format: str) -> str:
+        return str(self)
+
+    def isoformat(self) -> str:
+        return str(self)
+
+
 @dataclass
 class Table:
     """Equal-length named columns."""
@@ -66,9 +85,25 @@ def to_dt64(day: date) -> np.datetime64:
     return np.datetime64(day, "D")
 
 
-def to_dates(values: np.ndarray) -> list[date | None]:
-    """Convert a ``datetime64[D]`` array to Python dates (None for NaT)."""
-    return [None if np.isnat(value) else value.item() for value in values.astype("datetime64[D]")]
+def to_dates(values: np.ndarray) -> list[date | YearOnly | None]:
+    """Python dates (None for NaT) from a ``datetime64[D]`` array, or from an object array of dates,
+    ``datetime64`` values, ``YearOnly`` years and None."""
+    if values.dtype != object:
+        return [None if np.isnat(value) else value.item() for value in values.astype("datetime64[D]")]
+    return [_one_date(value) for value in values.tolist()]
+
+
+def _one_date(value: object) -> date | YearOnly | None:
+    if value is None or isinstance(value, YearOnly | date):
+        return value
+    day = np.datetime64(value, "D")
+    return None if np.isnat(day) else day.item()
+
+
+def stochastic_round(expected: float, rng: np.random.Generator) -> int:
+    """``floor(expected)``, plus one with probability equal to the fraction: right on average, never far off."""
+    whole = int(np.floor(expected))
+    return whole + int(rng.random() < expected - whole)
 
 
 def year_month_day(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

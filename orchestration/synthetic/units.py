@@ -9,13 +9,13 @@ from datetime import date, timedelta
 import numpy as np
 
 from .reference import Reference, Unit
+from .shapes import PLAIN, FileShape, plan_bad_files, plan_shapes
 from .table import add_months
 
 NATIONAL_RECORDS = 1_436_507
 NATIONAL_REGISTRY = 10_000_000
 MIN_UNIT_RECORDS = 50
 PROVINCE_SHARE = 0.75
-XLSX_EVERY = 6
 OLDER_EVERY = 5
 STALE_UNITS = 2
 MAX_CURRENT_AGE_DAYS = 20
@@ -46,6 +46,8 @@ class UnitPlan:
     missing_column: bool = False
     undated: bool = False
     ethnic_as_code: bool = False
+    shape: FileShape = PLAIN  # how the unit writes its files, the same every month (shapes.py)
+    bad_file: str = ""  # the whole-file defect the unit sends, if any (bad_files.py)
 
     @property
     def older_date(self) -> date:
@@ -134,18 +136,21 @@ def _current_date(rng: np.random.Generator, as_of: date, stale: bool) -> date:
 def plan_units(rng: np.random.Generator, ref: Reference, scale: float, as_of: date) -> tuple[UnitPlan, ...]:
     """Decide sizes, formats, dates and special roles of all units from one Generator."""
     sizes = unit_sizes(rng, ref, scale)
-    xlsx = set(rng.choice(len(ref.units), size=round(len(ref.units) / XLSX_EVERY), replace=False).tolist())
+    shape_rng, bad_file_rng = rng.spawn(2)  # child streams: the draws below do not depend on them
+    shapes = plan_shapes(shape_rng, len(ref.units))
     special = _special_units(rng, ref.units)
+    excluded = {i for role in ("bad", "stale", "missing", "undated") for i in special[role]}
+    bad_files = plan_bad_files(bad_file_rng, shapes, excluded, set(special["older"]))
     code_style = rng.random(len(ref.units)) < 0.25
     prefixes = record_prefixes(ref.units)
     plans = []
     for i, unit in enumerate(ref.units):
         stale = i in special["stale"]
         plans.append(UnitPlan(
-            index=i, unit=unit, size=int(sizes[i]), file_format="xlsx" if i in xlsx else "csv",
+            index=i, unit=unit, size=int(sizes[i]), file_format=shapes[i].file_format,
             record_prefix=prefixes[i], current_date=_current_date(rng, as_of, stale),
             has_older=i in special["older"], stale=stale, bad_ids=i in special["bad"],
             missing_column=i in special["missing"], undated=i in special["undated"],
-            ethnic_as_code=bool(code_style[i]),
+            ethnic_as_code=bool(code_style[i]), shape=shapes[i], bad_file=bad_files.get(i, ""),
         ))
     return tuple(plans)
