@@ -22,6 +22,7 @@ from orchestration.link.model import ModelStore, load_model, records_dataset_nam
 MODEL_COLUMNS = (
     "unique_id", "so_dinh_danh", "cmnd", "name_accented", "name_key", "name_sorted", "surname_key", "given_key",
     "ngay_sinh", "birth_year", "dob_day_month", "reverse_day_month", "dob_imprecise", "gioi_tinh", "birth_province",
+    "ma_xa_thuong_tru", "ma_tinh_thuong_tru",
 )
 
 _NAME_FEATURES = """
@@ -45,7 +46,9 @@ select
     {_NAME_FEATURES.format(name="ho_va_ten")}
     coalesce(ngay_sinh_precision = 'year' or ngay_sinh_placeholder, false) as dob_imprecise,
     gioi_tinh,
-    case when id_kind = 'cccd' then id_prefix end as birth_province
+    case when id_kind = 'cccd' then id_prefix end as birth_province,
+    ma_xa_thuong_tru,
+    ma_tinh_thuong_tru
 from marts.fct_civil_servant_records
 where unit_code in (select unnest(?))
 """
@@ -58,7 +61,9 @@ select
     {_NAME_FEATURES.format(name="ho_va_ten")}
     false as dob_imprecise,
     gioi_tinh,
-    ma_tinh_khai_sinh as birth_province
+    ma_tinh_khai_sinh as birth_province,
+    ma_xa_thuong_tru,
+    ma_tinh_thuong_tru
 from marts.dim_registry_persons
 """
 
@@ -74,11 +79,12 @@ from records r join registry g on r.cmnd = g.cmnd
 where r.so_dinh_danh is null and r.name_key = g.name_key and {_DOB_AGREES}
 """
 
-# Best candidate per record; a runner-up close behind makes the decision a review.
+# Best candidate per record; a runner-up close behind makes the decision a review, and so does a
+# 12-digit ID sent that is wholly different from the candidate's (a namesake is not the person).
 _SPLINK_DECISIONS_SQL = """
 with ranked as (
     select
-        record_id, registry_id, match_probability, match_weight,
+        record_id, registry_id, match_probability, match_weight, gamma_so_dinh_danh = 0 as id_conflicts,
         row_number() over (partition by record_id order by match_weight desc, registry_id) as candidate_rank,
         lead(match_weight) over (partition by record_id order by match_weight desc, registry_id) as runner_up
     from predictions
@@ -89,7 +95,8 @@ select
     match_probability,
     match_weight,
     case
-        when match_probability >= $auto and coalesce(match_weight - runner_up, 99) >= $margin then 'auto_link'
+        when match_probability >= $auto and coalesce(match_weight - runner_up, 99) >= $margin
+            and not id_conflicts then 'auto_link'
         when match_probability >= $review then 'review'
         else 'no_link'
     end as decision
