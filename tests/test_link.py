@@ -186,3 +186,24 @@ def test_linkage_meets_its_targets_against_truth(pipeline: PipelineData):
     assert national["outsiders_linked_share"] <= 0.001
     units = pipeline.scalar("select count(distinct unit_code) from link.linkage_quality where unit_code <> 'national'")
     assert units == 62
+
+
+def test_retraining_is_an_explicit_run_that_writes_a_new_version_and_charts(pipeline: PipelineData, linked_copy):
+    import dagster as dg
+
+    from orchestration.definitions import defs
+    from orchestration.jobs import RETRAIN
+    from tests.conftest import _point_environment_at, _restore_environment
+
+    shutil.copytree(pipeline.data_dir / "registry", linked_copy / "registry")
+    previous = _point_environment_at(linked_copy)
+    try:
+        result = dg.materialize(list(defs.assets), selection=RETRAIN, instance=dg.DagsterInstance.ephemeral(),
+                                resources=defs.resources)
+    finally:
+        _restore_environment(previous)
+    assert result.success
+    metadata = result.get_asset_materialization_events()[0].materialization.metadata
+    version = metadata["version"].value
+    assert ModelStore(linked_copy / "models" / "splink").current()[0] == version
+    assert Path(metadata["chart_match_weights"].value).exists()
