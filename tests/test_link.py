@@ -90,7 +90,7 @@ def test_each_cascade_stage_links_records(pipeline: PipelineData):
 
 def test_every_match_status_is_reachable(pipeline: PipelineData):
     statuses = {s for (s,) in pipeline.query("select distinct match_status from link.record_links")}
-    assert {"matched", "id_wrong", "dob_differs", "not_found"} <= statuses
+    assert {"matched", "id_wrong", "name_differs", "dob_differs", "not_found"} <= statuses
 
 
 def test_each_decision_carries_its_evidence(pipeline: PipelineData):
