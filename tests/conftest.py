@@ -5,6 +5,7 @@ Everything is real: files on disk, DuckDB, dbt, Splink, Great Expectations and D
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -55,6 +56,18 @@ def _restore_environment(previous: dict[str, str | None]) -> None:
             os.environ[name] = value
 
 
+@contextmanager
+def pipeline_environment(data_dir: Path) -> Iterator[dg.DagsterInstance]:
+    """The pipeline's environment pointed at `data_dir`, and a fresh Dagster instance, for one block."""
+    previous = _point_environment_at(data_dir)
+    instance = dg.DagsterInstance.ephemeral()
+    try:
+        yield instance
+    finally:
+        instance.dispose()
+        _restore_environment(previous)
+
+
 @pytest.fixture(scope="session")
 def generated_data(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("national")
@@ -68,11 +81,6 @@ def pipeline(generated_data) -> Iterator[PipelineData]:
     from orchestration.run import run_pipeline
     from orchestration.units import unit_codes
 
-    previous = _point_environment_at(generated_data)
-    instance = dg.DagsterInstance.ephemeral()
-    try:
+    with pipeline_environment(generated_data) as instance:
         run_pipeline(unit_codes(), instance)
         yield PipelineData(generated_data, generated_data / "warehouse.duckdb", instance)
-    finally:
-        instance.dispose()
-        _restore_environment(previous)

@@ -193,15 +193,11 @@ def test_retraining_is_an_explicit_run_that_writes_a_new_version_and_charts(pipe
 
     from orchestration.definitions import defs
     from orchestration.jobs import RETRAIN
-    from tests.conftest import _point_environment_at, _restore_environment
+    from tests.conftest import pipeline_environment
 
     shutil.copytree(pipeline.data_dir / "registry", linked_copy / "registry")
-    previous = _point_environment_at(linked_copy)
-    try:
-        result = dg.materialize(list(defs.assets), selection=RETRAIN, instance=dg.DagsterInstance.ephemeral(),
-                                resources=defs.resources)
-    finally:
-        _restore_environment(previous)
+    with pipeline_environment(linked_copy) as instance:
+        result = dg.materialize(list(defs.assets), selection=RETRAIN, instance=instance, resources=defs.resources)
     assert result.success
     metadata = result.get_asset_materialization_events()[0].materialization.metadata
     version = metadata["version"].value

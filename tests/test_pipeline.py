@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from orchestration.units import source_units
-from tests.conftest import AS_OF, PipelineData, _point_environment_at, _restore_environment
+from tests.conftest import AS_OF, PipelineData, pipeline_environment
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -167,8 +167,6 @@ def test_a_failing_unit_keeps_its_snapshot_while_its_neighbour_publishes(two_uni
     from orchestration.run import run_pipeline
 
     bad, good = ordinary_neighbours(two_unit_data)
-    previous = _point_environment_at(two_unit_data)
-    instance = dg.DagsterInstance.ephemeral()
     warehouse = two_unit_data / "warehouse.duckdb"
 
     def published_loads(unit: str) -> set[str]:
@@ -176,7 +174,7 @@ def test_a_failing_unit_keeps_its_snapshot_while_its_neighbour_publishes(two_uni
             return {r[0] for r in con.execute(
                 "select distinct load_id from published.civil_servants where unit_code = ?", [unit]).fetchall()}
 
-    try:
+    with pipeline_environment(two_unit_data) as instance:
         run_pipeline([bad, good], instance)
         first_bad, first_good = published_loads(bad), published_loads(good)
         assert first_bad and first_good
@@ -203,41 +201,31 @@ def test_a_failing_unit_keeps_its_snapshot_while_its_neighbour_publishes(two_uni
         run = instance.get_run_by_id(result[-1])
         assert run.status == dg.DagsterRunStatus.FAILURE
         assert published_loads(bad) == first_bad
-    finally:
-        instance.dispose()
-        _restore_environment(previous)
 
 
 def test_loading_the_same_extracts_again_does_not_duplicate_rows(two_unit_data):
     from orchestration.run import run_pipeline
 
-    previous = _point_environment_at(two_unit_data)
-    instance = dg.DagsterInstance.ephemeral()
     units = ordinary_neighbours(two_unit_data)
     counts_sql = """
         select (select count(*) from raw.extracts), (select count(*) from published.civil_servants),
                (select count(*) from quarantine.rows), (select count(*) from link.record_links)
     """
-    try:
+    with pipeline_environment(two_unit_data) as instance:
         run_pipeline(units, instance)
         with duckdb.connect(str(two_unit_data / "warehouse.duckdb"), read_only=True) as con:
             first = con.execute(counts_sql).fetchall()[0]
         run_pipeline(units, instance)
         with duckdb.connect(str(two_unit_data / "warehouse.duckdb"), read_only=True) as con:
             assert con.execute(counts_sql).fetchall()[0] == first
-    finally:
-        instance.dispose()
-        _restore_environment(previous)
 
 
 def test_one_unit_partition_materializes_through_every_group(two_unit_data):
     from orchestration.definitions import defs
     from orchestration.jobs import SHARED_INPUTS, UNIT_ASSETS
 
-    previous = _point_environment_at(two_unit_data)
-    instance = dg.DagsterInstance.ephemeral()
     unit = ordinary_neighbours(two_unit_data)[1]
-    try:
+    with pipeline_environment(two_unit_data) as instance:
         assets = list(defs.assets)
         assert dg.materialize(assets, selection=SHARED_INPUTS, instance=instance, resources=defs.resources).success
         result = dg.materialize(
@@ -254,9 +242,6 @@ def test_one_unit_partition_materializes_through_every_group(two_unit_data):
         assert groups == {"ingest", "conform", "link", "quality", "publish"}
         checks = result.get_asset_check_evaluations()
         assert {c.check_name for c in checks} >= {"gate_correct", "gate_sufficient", "gate_clean", "gate_living"}
-    finally:
-        instance.dispose()
-        _restore_environment(previous)
 
 
 def test_workspace_loads_cleanly(tmp_path):
