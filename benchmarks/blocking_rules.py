@@ -73,11 +73,7 @@ def main() -> int:
         "machine": {"cpus": os.cpu_count()},
         "residual_records": sizes[0],
         "registry_persons": sizes[1],
-        "prediction_rules": [
-            {"rule": record.blocking_rule, **{k: getattr(record, k) for k in
-             ("marginal_comparison_count", "cumulative_comparison_count") if hasattr(record, k)}}
-            for record in counted
-        ],
+        "prediction_rules": [dict(record) for record in counted],  # Splink's marginal and cumulative counts
         "rejected_rules_pre_filter_pairs": {name: pair_count(work, keys) for name, keys in REJECTED_RULES.items()},
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
