@@ -13,7 +13,7 @@ from orchestration.conform.project import dbt_project
 from orchestration.ingest.assets import landing_inventory, raw_extracts, raw_registry
 from orchestration.jobs import retrain_job, shared_inputs_job, unit_pipeline_job
 from orchestration.link.assets import linkage_quality, record_links, splink_model
-from orchestration.publish.assets import civil_servants, feedback_workbooks
+from orchestration.publish.assets import civil_servants, exports, feedback_workbooks
 from orchestration.quality.assets import gate_results
 from orchestration.resources import LinkageSettings, PublishSettings, WarehouseResource
 from orchestration.schedules import shared_inputs_schedule, unit_schedules
@@ -28,7 +28,7 @@ defs = dg.Definitions(
         reference_seeds, conform_models,
         splink_model, record_links, linkage_quality,
         record_flag_models, gate_results,
-        civil_servants, feedback_workbooks,
+        civil_servants, feedback_workbooks, exports,
     ],
     jobs=[unit_pipeline_job, shared_inputs_job, retrain_job],
     schedules=[shared_inputs_schedule, *unit_schedules],

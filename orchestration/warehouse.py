@@ -181,6 +181,17 @@ CREATE TABLE IF NOT EXISTS published.snapshots (
     decided_at TIMESTAMP NOT NULL
 );
 
+-- Append-only: every publication export and manifest, with its checksum.
+CREATE TABLE IF NOT EXISTS published.audit_log (
+    recorded_at TIMESTAMP NOT NULL,
+    run_id VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    unit_code VARCHAR NOT NULL,
+    row_count BIGINT,
+    path VARCHAR,
+    sha256 VARCHAR
+);
+
 CREATE TABLE IF NOT EXISTS quarantine.rows (
     unit_code VARCHAR NOT NULL,
     source_file VARCHAR NOT NULL,

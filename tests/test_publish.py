@@ -71,3 +71,23 @@ def test_formula_like_text_is_neutralised(text, tmp_path):
     cell = load_workbook(tmp_path / "w.xlsx").active["A1"]
     assert cell.data_type == "s" and cell.value == "'" + text
     assert neutralise("Nguyễn Văn An") == "Nguyễn Văn An"
+
+
+def test_exports_match_publication_carry_no_raw_id_and_are_audited(pipeline: PipelineData):
+    import hashlib
+    import json
+
+    folder = pipeline.data_dir / "exports"
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["national"]["rows"] == pipeline.scalar("select count(*) from published.civil_servants")
+    for unit, entry in manifest["units"].items():
+        path = folder / entry["file"]
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == entry["sha256"]
+        assert entry["rows"] == pipeline.scalar(
+            "select count(*) from published.civil_servants where unit_code = ?", [unit])
+    columns = {name for (name,) in pipeline.query(
+        f"select column_name from (describe select * from read_parquet('{folder / 'national.parquet'}'))")}
+    assert "so_dinh_danh" not in columns and "person_token" in columns
+    assert set(manifest["scorecard"]) >= set(manifest["units"])
+    audited = {kind for (kind,) in pipeline.query("select distinct kind from published.audit_log")}
+    assert audited == {"export_unit", "export_national", "manifest"}

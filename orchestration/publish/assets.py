@@ -3,6 +3,7 @@
 
 import dagster as dg
 
+from orchestration.publish.exports import write_exports
 from orchestration.publish.feedback import write_feedback_workbook
 from orchestration.publish.publication import failed_blocking_gates, publish_unit
 from orchestration.resources import PublishSettings, WarehouseResource
@@ -84,3 +85,31 @@ def feedback_workbooks(context: dg.AssetExecutionContext, warehouse: WarehouseRe
     if len(written) == 1:
         metadata["workbook"] = dg.MetadataValue.path(str(written[0]))
     return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset(
+    key=["publish", "exports"],
+    group_name="publish",
+    partitions_def=unit_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    deps=[["published", "civil_servants"]],
+    kinds={"parquet"},
+    owners=OWNERS,
+    pool=POOL,
+    description=(
+        "Exports for sharing: exports/units/<unit>.parquet and exports/national.parquet (person tokens, no raw "
+        "ID), with exports/manifest.json (snapshot dates, row counts, SHA-256 checksums, scorecard). Every file "
+        "written is recorded in the append-only published.audit_log."
+    ),
+)
+def exports(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    with warehouse.connect() as con:
+        ensure_warehouse(con)
+        manifest = write_exports(con, list(context.partition_keys), warehouse.data_path / "exports",
+                                 context.run.run_id)
+    return dg.MaterializeResult(metadata={
+        "national_rows": manifest["national"]["rows"],
+        "national_sha256": manifest["national"]["sha256"],
+        "units_exported": len(manifest["units"]),
+        "manifest": dg.MetadataValue.path(str(warehouse.data_path / "exports" / "manifest.json")),
+    })
