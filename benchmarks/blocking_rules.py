@@ -12,13 +12,13 @@ make trillions of pairs.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
+from results_file import write_result
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 REJECTED_RULES = {
@@ -76,9 +76,7 @@ def main() -> int:
         "prediction_rules": [dict(record) for record in counted],  # Splink's marginal and cumulative counts
         "rejected_rules_pre_filter_pairs": {name: pair_count(work, keys) for name, keys in REJECTED_RULES.items()},
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
-    print(json.dumps(result, indent=2, default=str))
+    write_result(result, args.out)
     return 0
 
 

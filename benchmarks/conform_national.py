@@ -20,6 +20,8 @@ import textwrap
 from datetime import datetime
 from pathlib import Path
 
+from results_file import write_result
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -113,9 +115,7 @@ def main() -> int:
     }
     if not args.keep_warehouse:
         warehouse.unlink(missing_ok=True)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(result, indent=2))
+    write_result(result, args.out)
     return 0
 
 

@@ -12,7 +12,6 @@ toolkit needs pandas < 3, so it gets its own virtual environment (benchmarks/.ve
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -21,6 +20,8 @@ import tempfile
 import textwrap
 from datetime import date, datetime
 from pathlib import Path
+
+from results_file import write_result
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 NATIONAL_RECORDS = 1_436_507
@@ -197,9 +198,7 @@ def main() -> int:
                 for name, m in methods.items()
             },
         }
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-        print(json.dumps(result, indent=2))
+        write_result(result, args.out)
     finally:
         if not args.keep:
             shutil.rmtree(data_dir, ignore_errors=True)

@@ -21,6 +21,8 @@ import textwrap
 from datetime import datetime
 from pathlib import Path
 
+from results_file import write_result
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 LINK = textwrap.dedent("""
@@ -105,8 +107,7 @@ def main() -> int:
         "targets": {"seconds": 1200, "peak_memory_mib": 16384},
         "meets_targets": largest["seconds"] <= 1200 and largest["peak_memory_mib"] <= 16384,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    write_result(result, args.out)
     return 0
 
 

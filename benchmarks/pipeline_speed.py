@@ -10,7 +10,6 @@ run, the median, the child's peak memory, and the targets (all units <= 180 s, o
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import resource
@@ -21,6 +20,8 @@ import tempfile
 import time
 from datetime import date, datetime
 from pathlib import Path
+
+from results_file import write_result
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEMO_SCALE, DEMO_SEED = 0.013, 2025
@@ -88,9 +89,7 @@ def main() -> int:
         max(result["all_units"]["runs_seconds"]) <= TARGETS["all_units_seconds"]
         and result["one_unit"]["median_seconds"] <= TARGETS["one_unit_seconds"]
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(result, indent=2))
+    write_result(result, args.out)
     return 0
 
 

@@ -10,13 +10,13 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
+from orchestration.asset_defaults import SINGLE_RUN, WAREHOUSE_POOL
 from orchestration.conform.column_lineage import with_column_metadata
 from orchestration.conform.project import dbt_project
 from orchestration.conform.translator import CbccvcTranslator
 from orchestration.resources import WarehouseResource
 from orchestration.units import unit_partitions
 
-POOL = "duckdb_warehouse"
 CONFORM_SELECT = "path:models/staging path:models/intermediate path:models/marts"
 QUALITY_SELECT = "path:models/marts/quality"
 
@@ -31,7 +31,7 @@ DBT_BUILD = ["build", "--indirect-selection", "buildable"]
     select="resource_type:seed",
     name="reference_seeds",
     dagster_dbt_translator=CbccvcTranslator(),
-    pool=POOL,
+    pool=WAREHOUSE_POOL,
 )
 def reference_seeds(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     yield from dbt.cli(DBT_BUILD, context=context).stream()
@@ -44,9 +44,9 @@ def reference_seeds(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> I
     exclude=QUALITY_SELECT,
     name="conform_models",
     partitions_def=unit_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    backfill_policy=SINGLE_RUN,
     dagster_dbt_translator=CbccvcTranslator(),
-    pool=POOL,
+    pool=WAREHOUSE_POOL,
 )
 def conform_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
@@ -60,9 +60,9 @@ def conform_models(
     select=QUALITY_SELECT,
     name="record_flag_models",
     partitions_def=unit_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    backfill_policy=SINGLE_RUN,
     dagster_dbt_translator=CbccvcTranslator(),
-    pool=POOL,
+    pool=WAREHOUSE_POOL,
 )
 def record_flag_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource

@@ -12,7 +12,7 @@ from typing import Any
 from dagster import AssetKey
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
-OWNERS = ["team:data-platform"]
+from orchestration.asset_defaults import OWNERS
 
 
 class CbccvcTranslator(DagsterDbtTranslator):

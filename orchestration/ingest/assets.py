@@ -5,24 +5,18 @@ from datetime import datetime
 
 import dagster as dg
 
+from orchestration.asset_defaults import unit_asset, warehouse_asset
 from orchestration.ingest.extracts import load_unit
 from orchestration.ingest.landing import landing_file, unknown_unit_folders
 from orchestration.resources import WarehouseResource
-from orchestration.units import unit_codes, unit_partitions
+from orchestration.units import unit_codes
 from orchestration.warehouse import ensure_warehouse
 
-OWNERS = ["team:data-platform"]
-POOL = "duckdb_warehouse"  # DuckDB allows one writer process: every warehouse step shares this pool.
 
-
-@dg.asset(
+@unit_asset(
     key=["raw", "extracts"],
     group_name="ingest",
-    partitions_def=unit_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
     kinds={"duckdb", "python"},
-    owners=OWNERS,
-    pool=POOL,
     description=(
         "Each unit's current extract (its newest readable landing file), one row per data row, as text, "
         "with lineage: source file, SHA-256, row number, load id (the run id) and load time. "
@@ -51,12 +45,10 @@ def raw_extracts(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     )
 
 
-@dg.asset(
+@warehouse_asset(
     key=["raw", "landing_inventory"],
     group_name="ingest",
     kinds={"duckdb", "python"},
-    owners=OWNERS,
-    pool=POOL,
     description="Scans the landing area for folders that are not one of the 62 units and reports their files.",
 )
 def landing_inventory(warehouse: WarehouseResource) -> dg.MaterializeResult:
@@ -77,12 +69,10 @@ def landing_inventory(warehouse: WarehouseResource) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={"unknown_unit_folders": [folder.name for folder in folders]})
 
 
-@dg.asset(
+@warehouse_asset(
     key=["raw", "registry"],
     group_name="ingest",
     kinds={"duckdb", "parquet"},
-    owners=OWNERS,
-    pool=POOL,
     description="The population registry snapshot (reference data owned by the registry), from registry/*.parquet.",
 )
 def raw_registry(warehouse: WarehouseResource) -> dg.MaterializeResult:

@@ -3,17 +3,16 @@
 import dagster as dg
 import duckdb
 
+from orchestration.asset_defaults import unit_asset, warehouse_asset
 from orchestration.link.charts import write_model_charts
 from orchestration.link.linkage import link_units, load_inputs
 from orchestration.link.model import ModelStore, train_model
 from orchestration.link.quality_report import linkage_quality_rows, store_linkage_quality
 from orchestration.link.review import read_clerical_decisions, write_review_queue
 from orchestration.resources import LinkageSettings, WarehouseResource
-from orchestration.units import unit_codes, unit_partitions
+from orchestration.units import unit_codes
 from orchestration.warehouse import ensure_warehouse
 
-OWNERS = ["team:data-platform"]
-POOL = "duckdb_warehouse"
 MODEL_KEY = dg.AssetKey(["link", "splink_model"])
 
 
@@ -21,13 +20,11 @@ def model_store(warehouse: WarehouseResource) -> ModelStore:
     return ModelStore(warehouse.data_path / "models" / "splink")
 
 
-@dg.asset(
+@warehouse_asset(
     key=MODEL_KEY,
     group_name="link",
     deps=[["marts", "fct_civil_servant_records"], ["marts", "dim_registry_persons"]],
     kinds={"splink", "duckdb"},
-    owners=OWNERS,
-    pool=POOL,
     description=(
         "The Splink linkage model, trained on every conformed record against the registry and saved as a "
         "versioned JSON artefact (models/splink/<version>.json; current.json names the one in use). Ordinary "
@@ -56,15 +53,11 @@ def splink_model(warehouse: WarehouseResource) -> dg.MaterializeResult:
     )
 
 
-@dg.asset(
+@unit_asset(
     key=["link", "record_links"],
     group_name="link",
-    partitions_def=unit_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
     deps=[["marts", "fct_civil_servant_records"], ["marts", "dim_registry_persons"]],
     kinds={"duckdb", "splink"},
-    owners=OWNERS,
-    pool=POOL,
     description=(
         "Each conformed record linked to the population registry: a deterministic cascade (exact 12-digit ID, "
         "old CMND) then the Splink model, with reviewers' decisions taking precedence. Writes the registry ID "
@@ -109,15 +102,11 @@ def record_links(
     )
 
 
-@dg.asset(
+@unit_asset(
     key=["link", "linkage_quality"],
     group_name="link",
-    partitions_def=unit_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
     deps=[["link", "record_links"]],
     kinds={"duckdb"},
-    owners=OWNERS,
-    pool=POOL,
     description=(
         "Linkage quality per unit and nationally: link rate, review share and match-status counts; and, when "
         "the data directory has a truth table (truth/records.parquet, as the synthetic data sets do), precision, "

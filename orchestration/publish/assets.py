@@ -3,26 +3,20 @@
 
 import dagster as dg
 
+from orchestration.asset_defaults import unit_asset
 from orchestration.publish.exports import write_exports
 from orchestration.publish.feedback import write_feedback_workbook
 from orchestration.publish.publication import failed_blocking_gates, publish_unit
 from orchestration.resources import PublishSettings, WarehouseResource
-from orchestration.units import source_units, unit_partitions
+from orchestration.units import source_units
 from orchestration.warehouse import ensure_warehouse
 
-OWNERS = ["team:data-platform"]
-POOL = "duckdb_warehouse"
 
-
-@dg.asset(
+@unit_asset(
     key=["published", "civil_servants"],
     group_name="publish",
-    partitions_def=unit_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
     deps=[["quality", "gate_results"], ["quality", "record_flags"]],
     kinds={"duckdb"},
-    owners=OWNERS,
-    pool=POOL,
     description=(
         "The shared national table: per unit, accepted records (registry identity, unit employment, person "
         "token instead of the ID) replace the unit's previous snapshot in one transaction. Rejected rows go to "
@@ -53,15 +47,11 @@ def civil_servants(
     )
 
 
-@dg.asset(
+@unit_asset(
     key=["publish", "feedback_workbooks"],
     group_name="publish",
-    partitions_def=unit_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
     deps=[["published", "civil_servants"]],
     kinds={"excel"},
-    owners=OWNERS,
-    pool=POOL,
     description=(
         "One XLSX workbook per unit, in Vietnamese, sent back to the unit: a summary sheet with its scorecard "
         "and a sheet of records to fix, one row per problem (rule, value sent, registry value where it helps). "
@@ -87,15 +77,11 @@ def feedback_workbooks(context: dg.AssetExecutionContext, warehouse: WarehouseRe
     return dg.MaterializeResult(metadata=metadata)
 
 
-@dg.asset(
+@unit_asset(
     key=["publish", "exports"],
     group_name="publish",
-    partitions_def=unit_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
     deps=[["published", "civil_servants"]],
     kinds={"parquet"},
-    owners=OWNERS,
-    pool=POOL,
     description=(
         "Exports for sharing: exports/units/<unit>.parquet and exports/national.parquet (person tokens, no raw "
         "ID), with exports/manifest.json (snapshot dates, row counts, SHA-256 checksums, scorecard). Every file "

@@ -6,14 +6,12 @@ from datetime import datetime
 
 import dagster as dg
 
+from orchestration.asset_defaults import unit_asset
 from orchestration.publish.publication import hold_unit
 from orchestration.quality.gates import CRITERIA, ExpectationOutcome, GateRunner, as_of_date, unit_batch
 from orchestration.resources import WarehouseResource
-from orchestration.units import unit_partitions
 from orchestration.warehouse import ensure_warehouse
 
-OWNERS = ["team:data-platform"]
-POOL = "duckdb_warehouse"
 GATES_KEY = dg.AssetKey(["quality", "gate_results"])
 
 # Pass rate of a criterion: the share of a unit's records with no blocking flag of that criterion.
@@ -76,16 +74,12 @@ def gate_check_result(criterion: str, failed_units: list[str], units_in_run: int
     )
 
 
-@dg.asset(
+@unit_asset(
     key=GATES_KEY,
     group_name="quality",
-    partitions_def=unit_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
     deps=[["quality", "record_flags"], ["link", "record_links"]],
     check_specs=_gate_check_specs(),
     kinds={"great_expectations", "duckdb"},
-    owners=OWNERS,
-    pool=POOL,
     description=(
         "The four criteria as Great Expectations suites (expectations/suites), run as one checkpoint per unit; "
         "each expectation's outcome per unit, and the scorecard of pass rates per criterion. A unit failing a "
