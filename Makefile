@@ -12,6 +12,10 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
+REPORTS_PORT ?= 3001
+# Links in asset metadata point at the reports server of `make ui` (tests keep file links).
+run demo ui retrain: export CBCCVC_REPORTS_URL ?= http://127.0.0.1:$(REPORTS_PORT)
+
 DEMO_SCALE ?= 0.013
 DEMO_SEED ?= 2025
 DBT_INPUTS := $(shell find dbt_project/models dbt_project/macros dbt_project/seeds dbt_project/tests -type f 2>/dev/null) \
@@ -57,8 +61,12 @@ test: $(MANIFEST)
 retrain: $(MANIFEST) instance
 	$(BIN)/dagster asset materialize -m orchestration.definitions --select link/splink_model
 
+# The UI, and beside it a local web server of the reports folder (Data Docs, dbt docs, Splink charts,
+# workbooks): asset metadata links there, since browsers do not open file links from a web page.
 ui: $(MANIFEST) instance
-	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	mkdir -p "$(CBCCVC_DATA_DIR)/reports"
+	$(BIN)/python -m http.server $(REPORTS_PORT) --bind 127.0.0.1 --directory "$(CBCCVC_DATA_DIR)/reports" \
+		>/dev/null 2>&1 & trap 'kill $$!' EXIT; $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

@@ -8,13 +8,14 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from orchestration.audit.assets import trail_report
 from orchestration.conform.assets import conform_models, record_flag_models, reference_seeds
 from orchestration.conform.project import dbt_project
 from orchestration.ingest.assets import landing_inventory, raw_extracts, raw_registry
 from orchestration.jobs import retrain_job, shared_inputs_job, unit_pipeline_job
 from orchestration.link.assets import linkage_quality, record_links, splink_model
 from orchestration.publish.assets import civil_servants, exports, feedback_workbooks
-from orchestration.quality.assets import gate_results
+from orchestration.quality.assets import gate_results, scorecard
 from orchestration.resources import LinkageSettings, PublishSettings, WarehouseResource
 from orchestration.schedules import shared_inputs_schedule, unit_schedules
 from orchestration.sensors import new_extracts
@@ -27,8 +28,9 @@ defs = dg.Definitions(
         raw_extracts, landing_inventory, raw_registry,
         reference_seeds, conform_models,
         splink_model, record_links, linkage_quality,
-        record_flag_models, gate_results,
+        record_flag_models, gate_results, scorecard,
         civil_servants, feedback_workbooks, exports,
+        trail_report,
     ],
     jobs=[unit_pipeline_job, shared_inputs_job, retrain_job],
     schedules=[shared_inputs_schedule, *unit_schedules],

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
-from dagster import BetaWarning, ConfigurableResource
+from dagster import BetaWarning, ConfigurableResource, MetadataValue
 
 # Single-run backfills (all units in one run) are marked beta; they are the design, not an experiment.
 warnings.filterwarnings("ignore", category=BetaWarning)
@@ -59,6 +59,18 @@ class WarehouseResource(ConfigurableResource):
     @property
     def reports_path(self) -> Path:
         return self.data_path / "reports"
+
+    def report_link(self, path: Path) -> MetadataValue:
+        """A link for asset metadata to a file under reports/.
+
+        Over HTTP when CBCCVC_REPORTS_URL names a server of the reports folder (`make ui` starts one, since
+        browsers do not follow file links from the Dagster UI's page); otherwise the file's own URI.
+        """
+        base = os.environ.get("CBCCVC_REPORTS_URL")
+        if base:
+            relative = Path(path).resolve().relative_to(self.reports_path.resolve()).as_posix()
+            return MetadataValue.url(f"{base.rstrip('/')}/{relative}")
+        return MetadataValue.url(Path(path).resolve().as_uri())
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:

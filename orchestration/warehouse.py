@@ -11,6 +11,34 @@ from orchestration.ingest.columns import EXTRACT_COLUMNS
 
 _EXTRACT_TEXT_COLUMNS = ",\n    ".join(f"{column} VARCHAR" for column in EXTRACT_COLUMNS)
 
+# A published record, stated once: published.civil_servants and its history carry the same columns.
+_PUBLISHED_RECORD_COLUMNS = ",\n    ".join([
+    "unit_code VARCHAR NOT NULL",
+    "source_file VARCHAR NOT NULL",
+    "source_row INTEGER NOT NULL",
+    "ma_ho_so VARCHAR NOT NULL",
+    "person_token VARCHAR NOT NULL",
+    "ho_va_ten VARCHAR",
+    "ngay_sinh DATE",
+    "gioi_tinh VARCHAR",
+    "dan_toc VARCHAR",
+    "loai VARCHAR",
+    "co_quan VARCHAR",
+    "chuc_vu VARCHAR",
+    "ma_ngach VARCHAR",
+    "bac_luong INTEGER",
+    "he_so_luong DECIMAL(5, 2)",
+    "ngay_tuyen_dung DATE",
+    "trinh_do_chuyen_mon VARCHAR",
+    "trang_thai VARCHAR",
+    "ngay_cap_nhat DATE",
+    "match_probability DOUBLE",
+    "extract_date DATE NOT NULL",
+    "file_sha256 VARCHAR NOT NULL",
+    "load_id VARCHAR NOT NULL",
+    "published_at TIMESTAMP NOT NULL",
+])
+
 DDL = f"""
 CREATE SCHEMA IF NOT EXISTS raw;
 CREATE SCHEMA IF NOT EXISTS link;
@@ -137,34 +165,23 @@ CREATE TABLE IF NOT EXISTS quality.scorecard (
     criterion VARCHAR NOT NULL,
     pass_rate DOUBLE NOT NULL,
     records INTEGER NOT NULL,
-    load_id VARCHAR NOT NULL
+    load_id VARCHAR NOT NULL,
+    measured_at TIMESTAMP
+);
+
+-- One row per criterion each time the national scorecard is rolled up: the month-by-month figure.
+CREATE TABLE IF NOT EXISTS quality.national_scorecard (
+    snapshot_date DATE,
+    criterion VARCHAR NOT NULL,
+    pass_rate DOUBLE NOT NULL,
+    records BIGINT NOT NULL,
+    units INTEGER NOT NULL,
+    load_id VARCHAR NOT NULL,
+    measured_at TIMESTAMP NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS published.civil_servants (
-    unit_code VARCHAR NOT NULL,
-    source_file VARCHAR NOT NULL,
-    source_row INTEGER NOT NULL,
-    ma_ho_so VARCHAR NOT NULL,
-    person_token VARCHAR NOT NULL,
-    ho_va_ten VARCHAR,
-    ngay_sinh DATE,
-    gioi_tinh VARCHAR,
-    dan_toc VARCHAR,
-    loai VARCHAR,
-    co_quan VARCHAR,
-    chuc_vu VARCHAR,
-    ma_ngach VARCHAR,
-    bac_luong INTEGER,
-    he_so_luong DECIMAL(5, 2),
-    ngay_tuyen_dung DATE,
-    trinh_do_chuyen_mon VARCHAR,
-    trang_thai VARCHAR,
-    ngay_cap_nhat DATE,
-    match_probability DOUBLE,
-    extract_date DATE NOT NULL,
-    file_sha256 VARCHAR NOT NULL,
-    load_id VARCHAR NOT NULL,
-    published_at TIMESTAMP NOT NULL
+    {_PUBLISHED_RECORD_COLUMNS}
 );
 
 -- Append-only record of every publication decision.
@@ -178,10 +195,45 @@ CREATE TABLE IF NOT EXISTS published.snapshots (
     rows_published INTEGER NOT NULL,
     rows_quarantined INTEGER NOT NULL,
     failed_gates VARCHAR[],
-    decided_at TIMESTAMP NOT NULL
+    decided_at TIMESTAMP NOT NULL,  -- also the published_at of the rows this decision published
+    file_sha256 VARCHAR  -- null on decisions made before history was kept (they cannot be reproduced)
 );
 
--- Append-only: every publication export and manifest, with its checksum.
+-- Append-only history of published records, written in the transaction of each unit's publication: one
+-- row per record version that is new or changed (any published column, its source row, or the link and
+-- warnings it was published on), and a 'removed' row (the last version's values) when a record leaves its
+-- unit's snapshot. A record is (unit_code, ma_ho_so); a snapshot's file, date, checksum, load and time are
+-- its published.snapshots row. Never updated or deleted.
+CREATE TABLE IF NOT EXISTS published.record_history (
+    change VARCHAR NOT NULL,
+    snapshot_load_id VARCHAR NOT NULL,
+    recorded_at TIMESTAMP NOT NULL,
+    {_PUBLISHED_RECORD_COLUMNS},
+    link_decision VARCHAR,
+    link_stage VARCHAR,
+    match_status VARCHAR,
+    match_weight DOUBLE,
+    model_version VARCHAR,
+    link_evidence STRUCT(comparison VARCHAR, weight DOUBLE)[],
+    warnings STRUCT(criterion VARCHAR, rule VARCHAR)[]
+);
+
+-- Append-only: the unit's gate results each publication decision was made on.
+CREATE TABLE IF NOT EXISTS published.snapshot_gates (
+    load_id VARCHAR NOT NULL,
+    unit_code VARCHAR NOT NULL,
+    decided_at TIMESTAMP NOT NULL,
+    gate_load_id VARCHAR NOT NULL,
+    criterion VARCHAR NOT NULL,
+    expectation VARCHAR NOT NULL,
+    column_name VARCHAR,
+    blocking BOOLEAN NOT NULL,
+    success BOOLEAN NOT NULL,
+    observed VARCHAR
+);
+
+-- Append-only: every publication decision (publish / hold / quarantine rows written, with a checksum of
+-- those rows) and every export file and manifest (with the file's checksum).
 CREATE TABLE IF NOT EXISTS published.audit_log (
     recorded_at TIMESTAMP NOT NULL,
     run_id VARCHAR NOT NULL,
@@ -209,6 +261,8 @@ CREATE TABLE IF NOT EXISTS quarantine.rows (
 MIGRATIONS = """
 ALTER TABLE link.record_links ADD COLUMN IF NOT EXISTS stage VARCHAR;
 ALTER TABLE link.record_links ADD COLUMN IF NOT EXISTS model_version VARCHAR;
+ALTER TABLE published.snapshots ADD COLUMN IF NOT EXISTS file_sha256 VARCHAR;
+ALTER TABLE quality.scorecard ADD COLUMN IF NOT EXISTS measured_at TIMESTAMP;
 """
 
 

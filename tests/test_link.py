@@ -2,6 +2,7 @@
 
 import shutil
 from pathlib import Path
+from urllib.parse import urlparse
 
 import duckdb
 import pyarrow as pa
@@ -202,4 +203,4 @@ def test_retraining_is_an_explicit_run_that_writes_a_new_version_and_charts(pipe
     metadata = result.get_asset_materialization_events()[0].materialization.metadata
     version = metadata["version"].value
     assert ModelStore(linked_copy / "models" / "splink").current()[0] == version
-    assert Path(metadata["chart_match_weights"].value).exists()
+    assert Path(urlparse(metadata["chart_match_weights"].value).path).exists()

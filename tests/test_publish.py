@@ -90,4 +90,4 @@ def test_exports_match_publication_carry_no_raw_id_and_are_audited(pipeline: Pip
     assert "so_dinh_danh" not in columns and "person_token" in columns
     assert set(manifest["scorecard"]) >= set(manifest["units"])
     audited = {kind for (kind,) in pipeline.query("select distinct kind from published.audit_log")}
-    assert audited == {"export_unit", "export_national", "manifest"}
+    assert audited == {"export_unit", "export_national", "manifest", "publish", "quarantine", "hold"}

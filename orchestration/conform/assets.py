@@ -5,6 +5,7 @@ conform models are rebuilt whole from ``raw.extracts``, which always holds each 
 """
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -12,6 +13,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.asset_defaults import SINGLE_RUN, WAREHOUSE_POOL
 from orchestration.conform.column_lineage import with_column_metadata
+from orchestration.conform.docs import DOCS_PAGE, generate_dbt_docs, with_docs_links
 from orchestration.conform.project import dbt_project
 from orchestration.conform.translator import CbccvcTranslator
 from orchestration.resources import WarehouseResource
@@ -33,8 +35,21 @@ DBT_BUILD = ["build", "--indirect-selection", "buildable"]
     dagster_dbt_translator=CbccvcTranslator(),
     pool=WAREHOUSE_POOL,
 )
-def reference_seeds(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-    yield from dbt.cli(DBT_BUILD, context=context).stream()
+def reference_seeds(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+) -> Iterator[Any]:
+    events = list(dbt.cli(DBT_BUILD, context=context).stream())
+    # After the seeds, so that dbt has released the warehouse before the docs read it.
+    generate_dbt_docs(dbt, dbt_docs_dir(warehouse))
+    yield from with_docs_links(events, dbt_docs_page(warehouse))
+
+
+def dbt_docs_dir(warehouse: WarehouseResource) -> Path:
+    return warehouse.reports_path / "dbt_docs"
+
+
+def dbt_docs_page(warehouse: WarehouseResource) -> dg.MetadataValue:
+    return warehouse.report_link(dbt_docs_dir(warehouse) / DOCS_PAGE)
 
 
 @dbt_assets(
@@ -51,7 +66,8 @@ def reference_seeds(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> I
 def conform_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
-    yield from with_column_metadata(dbt.cli(DBT_BUILD, context=context), warehouse.warehouse_path)
+    events = with_column_metadata(dbt.cli(DBT_BUILD, context=context), warehouse.warehouse_path)
+    yield from with_docs_links(events, dbt_docs_page(warehouse))
 
 
 @dbt_assets(
@@ -67,4 +83,5 @@ def conform_models(
 def record_flag_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
-    yield from with_column_metadata(dbt.cli(DBT_BUILD, context=context), warehouse.warehouse_path)
+    events = with_column_metadata(dbt.cli(DBT_BUILD, context=context), warehouse.warehouse_path)
+    yield from with_docs_links(events, dbt_docs_page(warehouse))

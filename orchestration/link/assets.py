@@ -48,7 +48,7 @@ def splink_model(warehouse: WarehouseResource) -> dg.MaterializeResult:
             "version": version,
             "training_records": records,
             "model_file": dg.MetadataValue.path(str(store.directory / f"{version}.json")),
-            **{f"chart_{name}": dg.MetadataValue.path(str(path)) for name, path in charts.items()},
+            **{f"chart_{name}": warehouse.report_link(path) for name, path in charts.items()},
         }
     )
 
@@ -96,8 +96,8 @@ def record_links(
             "clerical_decisions_applied": clerical.num_rows,
             "model_version": outcome.model_version,
             "model_trained_this_run": outcome.model_trained,
-            "waterfall_chart": dg.MetadataValue.path(
-                str(warehouse.reports_path / "splink" / "latest" / "waterfall_sample.html")),
+            "waterfall_chart": warehouse.report_link(
+                warehouse.reports_path / "splink" / "latest" / "waterfall_sample.html"),
         }
     )
 

@@ -35,7 +35,7 @@ def civil_servants(
             if unit_code in held:
                 context.log.warning(f"{unit_code}: not published; its rows were held by the quality gates")
                 continue
-            outcomes.append(publish_unit(con, unit_code, publishing.token_key))
+            outcomes.append(publish_unit(con, unit_code, publishing.token_key, run_id=context.run.run_id))
     return dg.MaterializeResult(
         metadata={
             "units_published": sum(1 for o in outcomes if o.outcome == "published"),
@@ -71,21 +71,29 @@ def feedback_workbooks(context: dg.AssetExecutionContext, warehouse: WarehouseRe
             path = warehouse.reports_path / "feedback" / unit_code / f"{extract.isoformat()}_phan_hoi.xlsx"
             problems += write_feedback_workbook(con, unit_code, names[unit_code], path)
             written.append(path)
-    metadata = {"workbooks": len(written), "problems_listed": problems}
+    metadata = {"workbooks": len(written), "problems_listed": problems,
+                "workbook_links": workbook_links(warehouse, written)}
     if len(written) == 1:
-        metadata["workbook"] = dg.MetadataValue.path(str(written[0]))
+        metadata["workbook"] = warehouse.report_link(written[0])
     return dg.MaterializeResult(metadata=metadata)
+
+
+def workbook_links(warehouse: WarehouseResource, paths: list) -> dg.MetadataValue:
+    """One Markdown link per unit's workbook (the unit code is the workbook's folder)."""
+    lines = [f"- [{path.parent.name}]({warehouse.report_link(path).value})" for path in paths]
+    return dg.MetadataValue.md("\n".join(lines) or "no workbook written")
 
 
 @unit_asset(
     key=["publish", "exports"],
     group_name="publish",
-    deps=[["published", "civil_servants"]],
+    deps=[["published", "civil_servants"], ["quality", "scorecard"]],
     kinds={"parquet"},
     description=(
         "Exports for sharing: exports/units/<unit>.parquet and exports/national.parquet (person tokens, no raw "
-        "ID), with exports/manifest.json (snapshot dates, row counts, SHA-256 checksums, scorecard). Every file "
-        "written is recorded in the append-only published.audit_log."
+        "ID), with exports/manifest.json (snapshot dates, row counts, SHA-256 checksums, the scorecard per unit "
+        "and national, the national checkpoint's outcome). Every file written is recorded in the append-only "
+        "published.audit_log."
     ),
 )
 def exports(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:

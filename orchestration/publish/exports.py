@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.ingest.landing import file_sha256
+from orchestration.quality.scorecard import latest_national, latest_national_checkpoint, latest_unit_scorecard
 
 
 def _export(con: duckdb.DuckDBPyConnection, where: str, params: list, path: Path) -> None:
@@ -50,7 +51,8 @@ def write_exports(con: duckdb.DuckDBPyConnection, units: list[str], folder: Path
         "run_id": run_id,
         "national": national_entry,
         "units": _unit_entries(con, folder, files),
-        "scorecard": _latest_scorecard(con),
+        "scorecard": {**_rounded(latest_unit_scorecard(con)), "national": latest_national(con)},
+        "national_checkpoint": latest_national_checkpoint(con),
     }
     text = json.dumps(manifest, indent=2, ensure_ascii=False, default=str)
     (folder / "manifest.json").write_text(text + "\n", encoding="utf-8")
@@ -71,11 +73,5 @@ def _unit_entries(con: duckdb.DuckDBPyConnection, folder: Path, fresh: dict) -> 
     return entries
 
 
-def _latest_scorecard(con: duckdb.DuckDBPyConnection) -> dict:
-    rows = con.execute("""
-        select unit_code, criterion, arg_max(pass_rate, snapshot_date) from quality.scorecard group by 1, 2
-    """).fetchall()
-    scorecard: dict = {}
-    for unit, criterion, rate in rows:
-        scorecard.setdefault(unit, {})[criterion] = round(float(rate), 4)
-    return scorecard
+def _rounded(scorecard: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    return {unit: {criterion: round(rate, 4) for criterion, rate in rates.items()} for unit, rates in scorecard.items()}

@@ -27,6 +27,9 @@ RULE_FIELDS = {
     "past_retirement_age": "ngay_sinh_sent", "address_pre_2025": "noi_thuong_tru",
     "address_unresolved": "noi_thuong_tru", "record_not_updated": "ngay_cap_nhat",
     "recruited_under_18": "ngay_tuyen_dung", "duplicate_record_id": "ma_ho_so",
+    "name_differs_from_registry": "ho_va_ten_sent", "dob_differs_from_registry": "ngay_sinh_sent",
+    "dob_year_only": "ngay_sinh_sent", "sex_differs_from_registry": "gioi_tinh_sent", "id_missing": "so_dinh_danh",
+    "duplicate_person": "ma_ho_so", "hometown_not_2025": "que_quan",
 }
 
 _PROBLEMS_SQL = """
@@ -34,7 +37,10 @@ select f.ma_ho_so, f.source_file, f.source_row, f.criterion, f.rule, f.severity,
     {value_case} as value_sent,
     case
         when f.rule = 'id_wrong' then g.so_dinh_danh
-        when f.rule in ('dob_invalid', 'dob_placeholder', 'dob_implausible') then strftime(g.ngay_sinh, '%d/%m/%Y')
+        when f.rule in ('dob_invalid', 'dob_placeholder', 'dob_implausible', 'dob_differs_from_registry')
+            then strftime(g.ngay_sinh, '%d/%m/%Y')
+        when f.rule = 'name_differs_from_registry' then g.ho_va_ten
+        when f.rule = 'sex_differs_from_registry' then case g.gioi_tinh when 'nam' then 'Nam' when 'nu' then 'Nữ' end
         when f.rule = 'deceased_but_active' then 'Đã mất ' || coalesce(strftime(g.ngay_mat, '%d/%m/%Y'), '')
     end as registry_value
 from quality.record_flags f

@@ -3,16 +3,22 @@
 Every row of the unit's current extract ends in exactly one of published.civil_servants or
 quarantine.rows. When a blocking gate failed, the previous published snapshot stays and the new
 rows are all quarantined as held, with the failed gate as the reason.
+
+The same transaction appends what an auditor needs later: the decision (published.snapshots), the gate
+results it was made on (published.snapshot_gates), the record versions it made new, changed or removed
+(published.record_history), and the rows written with their checksums (published.audit_log). A failure
+anywhere leaves all of them, and the previous snapshot, as they were.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import duckdb
 import pyarrow as pa
 
+from orchestration.audit.history import RECORD_KEY, state_sql, stored_rows_checksum, table_columns, versioned_columns
 from orchestration.publish.tokens import person_token
 
 # Accepted records: auto-linked and no blocking flag. Identity comes from the registry (reference
@@ -62,6 +68,33 @@ where unit_code = $unit
 """
 
 
+# Each accepted record (its published columns, typed as stored) with what it was published on: its link
+# decision, the per-comparison match weights behind it, and the warnings it carries (no blocking flag).
+_INCOMING_SQL = """
+select {record_columns},
+    l.decision as link_decision, l.stage as link_stage, l.match_status, l.match_weight, l.model_version,
+    e.link_evidence, f.warnings
+from accepted_rows a
+left join link.record_links l on l.source_file = a.source_file and l.source_row = a.source_row
+left join (
+    select source_file, source_row,
+        list({{'comparison': comparison, 'weight': weight}} order by comparison, weight) as link_evidence
+    from link.link_evidence where unit_code = $unit group by all
+) e on e.source_file = a.source_file and e.source_row = a.source_row
+left join (
+    select source_file, source_row, list({{'criterion': criterion, 'rule': rule}} order by criterion, rule) as warnings
+    from quality.record_flags where unit_code = $unit and severity <> 'blocking' group by all
+) f on f.source_file = a.source_file and f.source_row = a.source_row
+"""
+
+_SNAPSHOT_GATES_SQL = """
+insert into published.snapshot_gates by name
+select $load_id as load_id, unit_code, $decided_at as decided_at, load_id as gate_load_id, criterion, expectation,
+    column_name, blocking, success, observed
+from quality.gate_results where unit_code = $unit
+"""
+
+
 @dataclass(frozen=True)
 class PublicationOutcome:
     unit_code: str
@@ -70,6 +103,19 @@ class PublicationOutcome:
     rows_published: int
     rows_quarantined: int
     failed_gates: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Decision:
+    """One publication decision for a unit: the extract it is about, the run making it, and when."""
+
+    unit_code: str
+    source_file: str
+    extract_date: date
+    file_sha256: str
+    load_id: str
+    run_id: str
+    decided_at: datetime
 
 
 def failed_blocking_gates(con: duckdb.DuckDBPyConnection, unit_code: str) -> tuple[str, ...]:
@@ -87,16 +133,27 @@ def _with_tokens(accepted: pa.Table, token_key: str, published_at: datetime) -> 
     return table.append_column("published_at", pa.array([published_at] * table.num_rows, pa.timestamp("us")))
 
 
-def _current_extract(con: duckdb.DuckDBPyConnection, unit_code: str) -> tuple[str, object, str, int]:
+def _current_extract(con: duckdb.DuckDBPyConnection, unit_code: str) -> tuple[str, date, str, str, int]:
     return con.execute(
-        "select any_value(source_file), any_value(extract_date), any_value(load_id), count(*) "
-        "from marts.fct_civil_servant_records where unit_code = ?", [unit_code]
+        "select any_value(source_file), any_value(extract_date), any_value(file_sha256), any_value(load_id), "
+        "count(*) from marts.fct_civil_servant_records where unit_code = ?", [unit_code]
     ).fetchall()[0]
 
 
-def hold_unit(con: duckdb.DuckDBPyConnection, unit_code: str, failed_gates: tuple[str, ...]) -> PublicationOutcome:
+def _decision(con: duckdb.DuckDBPyConnection, unit_code: str, run_id: str | None) -> tuple[_Decision, int]:
+    """The decision about the unit's current extract, made now; and the extract's row count."""
+    source_file, extract_date, file_sha256, load_id, rows_read = _current_extract(con, unit_code)
+    # A publication normally runs in the run that loaded the extract: its run id is then the load id.
+    decision = _Decision(unit_code, source_file, extract_date, file_sha256, load_id, run_id or load_id,
+                         datetime.now())
+    return decision, rows_read
+
+
+def hold_unit(
+    con: duckdb.DuckDBPyConnection, unit_code: str, failed_gates: tuple[str, ...], run_id: str | None = None
+) -> PublicationOutcome:
     """Quarantine every row of the unit's new extract as held; its published snapshot is left as it is."""
-    source_file, extract_date, load_id, rows_read = _current_extract(con, unit_code)
+    decision, rows_read = _decision(con, unit_code, run_id)
     gate_names = ", ".join(failed_gates)
     quarantined = con.sql(_HELD_SQL, params={
         "unit": unit_code,
@@ -105,30 +162,38 @@ def hold_unit(con: duckdb.DuckDBPyConnection, unit_code: str, failed_gates: tupl
                   "The previous published snapshot stays until a corrected extract passes.",
     }).to_arrow_table()
     outcome = PublicationOutcome(unit_code, "held", rows_read, 0, quarantined.num_rows, failed_gates)
-    _write_atomically(con, unit_code, None, quarantined, outcome, source_file, extract_date, load_id, datetime.now())
+    _write_atomically(con, decision, None, quarantined, outcome)
     return outcome
 
 
-def publish_unit(con: duckdb.DuckDBPyConnection, unit_code: str, token_key: str) -> PublicationOutcome:
+def publish_unit(
+    con: duckdb.DuckDBPyConnection, unit_code: str, token_key: str, run_id: str | None = None
+) -> PublicationOutcome:
     """Publish a unit whose gates passed: accepted rows replace its snapshot, the rest are quarantined."""
     failed = failed_blocking_gates(con, unit_code)
     if failed:
         raise ValueError(f"{unit_code}: blocking gates failed ({', '.join(failed)}); hold the unit instead")
-    source_file, extract_date, load_id, rows_read = _current_extract(con, unit_code)
+    decision, rows_read = _decision(con, unit_code, run_id)
     if rows_read == 0:
         return PublicationOutcome(unit_code, "no_extract", 0, 0, 0, ())
-    now = datetime.now()
     params = {"unit": unit_code}
-    accepted = _with_tokens(con.sql(_ACCEPTED_SQL, params=params).to_arrow_table(), token_key, now)
+    accepted = _with_tokens(con.sql(_ACCEPTED_SQL, params=params).to_arrow_table(), token_key, decision.decided_at)
+    _require_one_row_per_record(accepted, unit_code)
     quarantined = con.sql(_REJECTED_SQL, params=params).to_arrow_table()
     outcome = PublicationOutcome(unit_code, "published", rows_read, accepted.num_rows, quarantined.num_rows, ())
-    _write_atomically(con, unit_code, accepted, quarantined, outcome, source_file, extract_date, load_id, now)
+    _write_atomically(con, decision, accepted, quarantined, outcome)
     return outcome
 
 
+def _require_one_row_per_record(accepted: pa.Table, unit_code: str) -> None:
+    # History follows a record by its unit's record id; a repeated id is a blocking flag, so never published.
+    if len(set(accepted.column("ma_ho_so").to_pylist())) != accepted.num_rows:
+        raise ValueError(f"{unit_code}: a record id appears more than once among the accepted rows")
+
+
 def _write_atomically(
-    con: duckdb.DuckDBPyConnection, unit_code: str, accepted: pa.Table | None, quarantined: pa.Table,
-    outcome: PublicationOutcome, source_file: str, extract_date, load_id: str, now: datetime,
+    con: duckdb.DuckDBPyConnection, decision: _Decision, accepted: pa.Table | None, quarantined: pa.Table,
+    outcome: PublicationOutcome,
 ) -> None:
     con.register("quarantined_rows", quarantined)
     if accepted is not None:
@@ -136,17 +201,16 @@ def _write_atomically(
     try:
         con.execute("BEGIN TRANSACTION")
         if accepted is not None:
-            con.execute("DELETE FROM published.civil_servants WHERE unit_code = ?", [unit_code])
+            # History first: it compares the new rows with the state history holds before this decision.
+            _append_history(con, decision)
+            con.execute("DELETE FROM published.civil_servants WHERE unit_code = ?", [decision.unit_code])
             con.execute("INSERT INTO published.civil_servants BY NAME SELECT * FROM accepted_rows")
-        con.execute("DELETE FROM quarantine.rows WHERE unit_code = ?", [unit_code])
+        con.execute("DELETE FROM quarantine.rows WHERE unit_code = ?", [decision.unit_code])
         con.execute(
-            "INSERT INTO quarantine.rows BY NAME SELECT *, ? AS quarantined_at FROM quarantined_rows", [now]
+            "INSERT INTO quarantine.rows BY NAME SELECT *, ? AS quarantined_at FROM quarantined_rows",
+            [decision.decided_at],
         )
-        con.execute(
-            "INSERT INTO published.snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [load_id, unit_code, source_file, extract_date, outcome.outcome, outcome.rows_read,
-             outcome.rows_published, outcome.rows_quarantined, list(outcome.failed_gates), now],
-        )
+        _append_decision(con, decision, outcome)
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
@@ -155,3 +219,56 @@ def _write_atomically(
         con.unregister("quarantined_rows")
         if accepted is not None:
             con.unregister("accepted_rows")
+
+
+def _append_decision(con: duckdb.DuckDBPyConnection, decision: _Decision, outcome: PublicationOutcome) -> None:
+    """The decision, the gate results it was made on, and the rows it wrote, in the append-only tables."""
+    con.execute(
+        "INSERT INTO published.snapshots (load_id, unit_code, source_file, extract_date, outcome, rows_read, "
+        "rows_published, rows_quarantined, failed_gates, decided_at, file_sha256) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [decision.load_id, decision.unit_code, decision.source_file, decision.extract_date, outcome.outcome,
+         outcome.rows_read, outcome.rows_published, outcome.rows_quarantined, list(outcome.failed_gates),
+         decision.decided_at, decision.file_sha256],
+    )
+    con.execute(_SNAPSHOT_GATES_SQL, {
+        "load_id": decision.load_id, "decided_at": decision.decided_at, "unit": decision.unit_code})
+    if outcome.outcome == "published":
+        _audit(con, decision, "publish", outcome.rows_published, "published.civil_servants")
+        _audit(con, decision, "quarantine", outcome.rows_quarantined, "quarantine.rows")
+    else:
+        _audit(con, decision, "hold", outcome.rows_quarantined, "quarantine.rows")
+
+
+def _audit(con: duckdb.DuckDBPyConnection, decision: _Decision, kind: str, rows: int, table: str) -> None:
+    """One audit-log row: the extract the rows came from, how many were written, and their checksum."""
+    con.execute(
+        "INSERT INTO published.audit_log (recorded_at, run_id, kind, unit_code, row_count, path, sha256) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [decision.decided_at, decision.run_id, kind, decision.unit_code, rows, decision.source_file,
+         stored_rows_checksum(con, table, decision.unit_code)],
+    )
+
+
+def _append_history(con: duckdb.DuckDBPyConnection, decision: _Decision) -> None:
+    """Record versions this publication makes new or changed, and records it removes from the snapshot."""
+    types = dict(table_columns(con, "published", "record_history"))
+    published = [name for name, _ in table_columns(con, "published", "civil_servants")]
+    # Typed as history stores them, so that unchanged values compare equal.
+    record_columns = ", ".join(f"cast(a.{column} as {types[column]}) as {column}" for column in published)
+    changed = " or ".join(f"i.{column} is distinct from p.{column}" for column in versioned_columns(con))
+    key = " and ".join(f"i.{column} = p.{column}" for column in RECORD_KEY)
+    con.execute(f"""
+        insert into published.record_history by name
+        with incoming as ({_INCOMING_SQL.format(record_columns=record_columns)}),
+        previous as ({state_sql(published, with_basis=True)}),
+        events as (
+            select 'new' as change, i.* from incoming i where not exists (select 1 from previous p where {key})
+            union all by name
+            select 'changed' as change, i.* from incoming i join previous p on {key} where {changed}
+            union all by name
+            select 'removed' as change, p.* from previous p where not exists (select 1 from incoming i where {key})
+        )
+        select *, $load_id as snapshot_load_id, $decided_at as recorded_at from events
+    """, {"unit": decision.unit_code, "as_of": decision.decided_at, "token": None,
+          "load_id": decision.load_id, "decided_at": decision.decided_at})

@@ -1,8 +1,12 @@
-"""Great Expectations gates, one checkpoint run per unit on that unit's records only.
+"""Great Expectations gates: one checkpoint per unit on that unit's records only, one national checkpoint.
 
-GX's SQL path against DuckDB is unreliable in GX 1.24 (results read after the connection closes; no
+GX's SQL path is unreliable against DuckDB in GX 1.24 (results read after the connection closes; no
 regex for the duckdb dialect), so each unit's records are read from DuckDB into a small pandas batch
-and validated there. Never more than one unit is in memory at a time.
+and validated there. Never more than one unit is in memory at a time; the national checkpoint reads
+one row per unit.
+
+The GX context is a file context under ``<data_dir>/gx``: validation results accumulate there run after
+run, and the Data Docs site (``<data_dir>/reports/gx_data_docs``) lists them all.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -21,19 +26,81 @@ import pandas as pd
 from orchestration.resources import EXPECTATIONS_DIR
 
 CRITERIA = ("correct", "sufficient", "clean", "living")
+NATIONAL_SUITE = "national"
 SUITES_DIR = EXPECTATIONS_DIR / "suites"
+DATA_DOCS_SITE = "quality_gates"
+# Unexpected values would be personal data (IDs, names): results keep counts and shares only.
+RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 0, "include_unexpected_rows": False}
 
-# The columns the suites read: what the gates need and nothing more.
+# The columns the unit suites read: what the gates need and nothing more. `flagged_<criterion>` says
+# whether a record carries a blocking record rule of that criterion (quality.record_flags).
 _UNIT_BATCH_SQL = """
+with flags as (
+    select source_file, source_row,
+        bool_or(criterion = 'correct') as flagged_correct,
+        bool_or(criterion = 'sufficient') as flagged_sufficient,
+        bool_or(criterion = 'clean') as flagged_clean,
+        bool_or(criterion = 'living') as flagged_living
+    from quality.record_flags
+    where unit_code = $unit and severity = 'blocking'
+    group by all
+)
 select
     r.ma_ho_so, r.ho_va_ten, r.ngay_sinh, r.gioi_tinh, r.so_dinh_danh, r.loai, r.ma_ngach,
     l.decision,
-    date_diff('day', r.extract_date, cast(? as date)) as extract_age_days,
-    (reg.trang_thai = 'da_mat' and r.trang_thai = 'dang_cong_tac') as deceased_but_active
+    date_diff('day', r.extract_date, cast($as_of as date)) as extract_age_days,
+    (reg.trang_thai = 'da_mat' and r.trang_thai = 'dang_cong_tac') as deceased_but_active,
+    coalesce(flags.flagged_correct, false) as flagged_correct,
+    coalesce(flags.flagged_sufficient, false) as flagged_sufficient,
+    coalesce(flags.flagged_clean, false) as flagged_clean,
+    coalesce(flags.flagged_living, false) as flagged_living
 from marts.fct_civil_servant_records r
 left join link.record_links l on l.source_file = r.source_file and l.source_row = r.source_row
 left join marts.dim_registry_persons reg on reg.so_dinh_danh = l.so_dinh_danh
-where r.unit_code = ?
+left join flags on flags.source_file = r.source_file and flags.source_row = r.source_row
+where r.unit_code = $unit
+"""
+
+# The previous accepted snapshot of a unit: the latest publication from another load than the current one.
+_PREVIOUS_ACCEPTED_ROWS_SQL = """
+select arg_max(rows_read, decided_at)
+from published.snapshots
+where unit_code = $unit and outcome = 'published'
+  and load_id <> (select any_value(load_id) from marts.fct_civil_servant_records where unit_code = $unit)
+"""
+
+# The national checkpoint's batch: one row per source unit of the seed, present or not.
+_NATIONAL_BATCH_SQL = """
+with extracts as (
+    select unit_code, max(extract_date) as extract_date, count(*) as records
+    from marts.fct_civil_servant_records group by all
+),
+links as (
+    select unit_code, avg(case when decision = 'auto_link' then 1.0 else 0.0 end) as link_rate
+    from link.record_links group by all
+),
+latest_gate_runs as (
+    select unit_code, max(evaluated_at) as evaluated_at from quality.gate_results group by all
+),
+latest_gates as (
+    select unit_code, count(*) filter (where blocking and not success) as gates_failed
+    from quality.gate_results
+    join latest_gate_runs using (unit_code, evaluated_at)
+    group by all
+)
+select
+    u.unit_code,
+    u.kind,
+    extracts.unit_code is not null as has_current_extract,
+    date_diff('day', extracts.extract_date, cast($as_of as date)) as extract_age_days,
+    coalesce(extracts.records, 0) as records,
+    links.link_rate,
+    latest_gates.gates_failed
+from reference.ref_source_units u
+left join extracts using (unit_code)
+left join links using (unit_code)
+left join latest_gates using (unit_code)
+order by u.unit_code
 """
 
 
@@ -54,56 +121,171 @@ class ExpectationOutcome:
     observed: str
 
 
-def load_suite_definitions(suites_dir: Path = SUITES_DIR) -> dict[str, dict]:
-    return {c: json.loads((suites_dir / f"{c}.json").read_text(encoding="utf-8")) for c in CRITERIA}
+def load_suite_definitions(suites_dir: Path = SUITES_DIR, names: tuple[str, ...] = CRITERIA) -> dict[str, dict]:
+    return {name: json.loads((suites_dir / f"{name}.json").read_text(encoding="utf-8")) for name in names}
+
+
+def unit_batch(con: duckdb.DuckDBPyConnection, unit_code: str, as_of: date) -> pd.DataFrame:
+    return con.sql(_UNIT_BATCH_SQL, params={"unit": unit_code, "as_of": as_of}).df()
+
+
+def national_batch(con: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFrame:
+    return con.sql(_NATIONAL_BATCH_SQL, params={"as_of": as_of}).df()
+
+
+def row_count_parameters(con: duckdb.DuckDBPyConnection, unit_code: str, band: dict[str, float]) -> dict[str, Any]:
+    """Suite parameters bounding a unit's row count by its previous accepted snapshot.
+
+    Without a previous accepted snapshot (a unit's first publication) any non-empty extract passes.
+    """
+    previous = con.sql(_PREVIOUS_ACCEPTED_ROWS_SQL, params={"unit": unit_code}).fetchall()[0][0]
+    if previous is None:
+        return {"row_count_min": 1, "row_count_max": None}
+    return {
+        "row_count_min": max(1, int(previous * band["min_ratio"])),
+        "row_count_max": int(previous * band["max_ratio"]) + 1,
+    }
 
 
 class GateRunner:
-    """An ephemeral GX context with one checkpoint over the four criterion suites."""
+    """A GX context holding one checkpoint over the four criterion suites and one national checkpoint.
 
-    def __init__(self, suite_definitions: dict[str, dict] | None = None):
+    With `project_dir`, the context is a file context there and results feed the Data Docs site at
+    `docs_dir`; without it (tests of the suites alone) the context is ephemeral.
+    """
+
+    def __init__(
+        self,
+        suite_definitions: dict[str, dict] | None = None,
+        project_dir: Path | None = None,
+        docs_dir: Path | None = None,
+    ):
         self.suite_definitions = suite_definitions or load_suite_definitions()
+        self.national_definition = load_suite_definitions(names=(NATIONAL_SUITE,))[NATIONAL_SUITE]
+        self.project_dir = project_dir
+        self.docs_dir = docs_dir
+        self.result_ids: list[Any] = []
+
+    @property
+    def row_count_band(self) -> dict[str, float]:
+        return self.suite_definitions["sufficient"]["meta"]["row_count_band"]
 
     @cached_property
-    def checkpoint(self):
+    def context(self):
         import great_expectations as gx
 
         logging.getLogger("great_expectations").setLevel(logging.ERROR)
-        context = gx.get_context(mode="ephemeral")
+        if self.project_dir is None:
+            context = gx.get_context(mode="ephemeral")
+        else:
+            context = gx.get_context(mode="file", project_root_dir=str(self.project_dir))
         context.variables.progress_bars = {"globally": False, "metric_calculations": False}
-        batch = (
-            context.data_sources.add_pandas("warehouse_batches")
-            .add_dataframe_asset("unit_records")
-            .add_batch_definition_whole_dataframe("one_unit")
-        )
-        validations = []
-        for criterion, definition in self.suite_definitions.items():
-            suite = context.suites.add(gx.ExpectationSuite(**definition))
-            validations.append(
-                context.validation_definitions.add(gx.ValidationDefinition(name=criterion, data=batch, suite=suite))
-            )
-        return context.checkpoints.add(gx.Checkpoint(name="unit_gates", validation_definitions=validations))
+        if self.docs_dir is not None:
+            _point_data_docs_at(context, self.docs_dir)
+        return context
 
-    def run(self, unit_code: str, batch: pd.DataFrame) -> list[ExpectationOutcome]:
-        result = self.checkpoint.run(batch_parameters={"dataframe": batch})
+    def _checkpoint(self, name: str, asset_name: str, definitions: dict[str, dict]):
+        import great_expectations as gx
+
+        batch = _dataframe_batch_definition(self.context, asset_name)
+        validations = []
+        for suite_name, definition in definitions.items():
+            suite = self.context.suites.add_or_update(gx.ExpectationSuite(**definition))
+            validations.append(self.context.validation_definitions.add_or_update(
+                gx.ValidationDefinition(name=f"{asset_name}.{suite_name}", data=batch, suite=suite)
+            ))
+        return self.context.checkpoints.add_or_update(
+            gx.Checkpoint(name=name, validation_definitions=validations, result_format=RESULT_FORMAT)
+        )
+
+    @cached_property
+    def unit_checkpoint(self):
+        return self._checkpoint("unit_gates", "unit_records", self.suite_definitions)
+
+    @cached_property
+    def national_checkpoint(self):
+        return self._checkpoint("national_gate", "units", {NATIONAL_SUITE: self.national_definition})
+
+    def run(
+        self, unit_code: str, batch: pd.DataFrame, parameters: dict[str, Any] | None = None, run_name: str = "adhoc"
+    ) -> list[ExpectationOutcome]:
+        """Validate one unit's batch against the four suites; `parameters` fill the suites' $PARAMETERs."""
+        parameters = {"row_count_min": 1, "row_count_max": None, **(parameters or {})}
+        result = self.unit_checkpoint.run(
+            batch_parameters={"dataframe": batch}, expectation_parameters=parameters,
+            run_id=_run_identifier(f"{run_name}.{unit_code}"),
+        )
+        return self._outcomes(unit_code, result, self.suite_definitions)
+
+    def run_national(self, batch: pd.DataFrame, run_name: str = "adhoc") -> list[ExpectationOutcome]:
+        result = self.national_checkpoint.run(
+            batch_parameters={"dataframe": batch}, run_id=_run_identifier(f"{run_name}.national")
+        )
+        return self._outcomes("national", result, {NATIONAL_SUITE: self.national_definition})
+
+    def _outcomes(self, unit_code: str, result, definitions: dict[str, dict]) -> list[ExpectationOutcome]:
         outcomes = []
-        for validation in result.run_results.values():
+        for identifier, validation in result.run_results.items():
+            self.result_ids.append(identifier)
             criterion = validation.suite_name
-            blocking = bool(self.suite_definitions[criterion]["meta"].get("blocking", True))
+            blocking = bool(definitions[criterion]["meta"].get("blocking", True))
             for item in validation.results:
                 config = item.expectation_config
-                outcomes.append(
-                    ExpectationOutcome(
-                        unit_code=unit_code,
-                        criterion=criterion,
-                        expectation=config.type,
-                        column=config.kwargs.get("column"),
-                        blocking=blocking,
-                        success=bool(item.success),
-                        observed=_observed(item.result),
-                    )
-                )
+                outcomes.append(ExpectationOutcome(
+                    unit_code=unit_code,
+                    criterion=criterion,
+                    expectation=config.type,
+                    column=config.kwargs.get("column"),
+                    blocking=blocking,
+                    success=bool(item.success),
+                    observed=_observed(item.result),
+                ))
         return outcomes
+
+    def build_data_docs(self) -> Path | None:
+        """Render this runner's validation results into the Data Docs site; returns the site's index page."""
+        if self.docs_dir is None or not self.result_ids:
+            return None
+        self.context.build_data_docs(site_names=[DATA_DOCS_SITE], resource_identifiers=self.result_ids)
+        return self.docs_dir / "index.html"
+
+
+def _point_data_docs_at(context, docs_dir: Path) -> None:
+    """One local Data Docs site, in the reports folder beside the feedback workbooks."""
+    site = {
+        "class_name": "SiteBuilder",
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+    }
+    sites = context.get_site_names()
+    if "local_site" in sites:
+        context.delete_data_docs_site("local_site")
+    if DATA_DOCS_SITE in sites:
+        context.update_data_docs_site(DATA_DOCS_SITE, site)
+    else:
+        context.add_data_docs_site(DATA_DOCS_SITE, site)
+
+
+def _dataframe_batch_definition(context, asset_name: str):
+    """A whole-dataframe batch definition on the one pandas data source, created once per context."""
+    try:
+        source = context.data_sources.get("warehouse_batches")
+    except (KeyError, ValueError):
+        source = context.data_sources.add_pandas("warehouse_batches")
+    try:
+        asset = source.get_asset(asset_name)
+    except LookupError:
+        asset = source.add_dataframe_asset(asset_name)
+    try:
+        return asset.get_batch_definition("whole")
+    except KeyError:
+        return asset.add_batch_definition_whole_dataframe("whole")
+
+
+def _run_identifier(run_name: str):
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    return RunIdentifier(run_name=run_name)
 
 
 def _observed(result: dict) -> str:
@@ -114,7 +296,3 @@ def _observed(result: dict) -> str:
         return f"{result.get('unexpected_count', 0)} of {result.get('element_count', 0)} unexpected " \
                f"({(result.get('unexpected_percent') or 0):.2f} %)"
     return ""
-
-
-def unit_batch(con: duckdb.DuckDBPyConnection, unit_code: str, as_of: date) -> pd.DataFrame:
-    return con.execute(_UNIT_BATCH_SQL, [as_of, unit_code]).df()
