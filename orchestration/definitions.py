@@ -35,6 +35,8 @@ defs = dg.Definitions(
     jobs=[unit_pipeline_job, shared_inputs_job, retrain_job],
     schedules=[shared_inputs_schedule, *unit_schedules],
     sensors=[new_extracts],
+    # Every step needs the one warehouse slot: one process per run, not one per step (docs/operations.md).
+    executor=dg.in_process_executor,
     resources={
         "warehouse": WarehouseResource(
             data_dir=dg.EnvVar("CBCCVC_DATA_DIR"), warehouse_path=dg.EnvVar("CBCCVC_WAREHOUSE")
