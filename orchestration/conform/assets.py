@@ -13,7 +13,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.asset_defaults import SINGLE_RUN, WAREHOUSE_POOL, WAREHOUSE_RETRY
 from orchestration.conform.column_lineage import with_column_metadata
-from orchestration.conform.docs import DOCS_PAGE, generate_dbt_docs, with_docs_links
+from orchestration.conform.docs import DOCS_PAGE, generate_dbt_docs, project_fingerprint, with_docs_links
 from orchestration.conform.project import dbt_project
 from orchestration.conform.translator import CbccvcTranslator
 from orchestration.resources import WarehouseResource
@@ -25,6 +25,7 @@ QUALITY_SELECT = "path:models/marts/quality"
 
 # dagster-dbt adds the asset selection itself; tests run once every parent they read is built.
 DBT_BUILD = ["build", "--indirect-selection", "buildable"]
+SEEDS_FINGERPRINT = "seeds_fingerprint"
 
 
 @dbt_assets(
@@ -39,10 +40,37 @@ DBT_BUILD = ["build", "--indirect-selection", "buildable"]
 def reference_seeds(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
-    events = list(dbt.cli(DBT_BUILD, context=context).stream())
+    fingerprint = project_fingerprint(Path(dbt.project_dir), folders=("seeds",))
+    if seeds_already_loaded(context, warehouse, fingerprint):
+        # Reference lists change a few times a year; reloading them costs every run several seconds.
+        context.log.info("Reference seeds unchanged since their last load: not reloaded")
+        events: list[Any] = [
+            dg.MaterializeResult(asset_key=key, metadata={"reloaded": False, SEEDS_FINGERPRINT: fingerprint})
+            for key in context.selected_asset_keys
+        ]
+    else:
+        events = [
+            event.with_metadata({**event.metadata, "reloaded": True, SEEDS_FINGERPRINT: fingerprint})
+            if isinstance(event, dg.Output) else event
+            for event in dbt.cli(DBT_BUILD, context=context).stream()
+        ]
     # After the seeds, so that dbt has released the warehouse before the docs read it.
     generate_dbt_docs(dbt, dbt_docs_dir(warehouse))
     yield from with_docs_links(events, dbt_docs_page(warehouse))
+
+
+def seeds_already_loaded(context: dg.AssetExecutionContext, warehouse: WarehouseResource, fingerprint: str) -> bool:
+    """True when every selected seed was last loaded from these very files and its table is still there."""
+    for key in context.selected_asset_keys:
+        event = context.instance.get_latest_materialization_event(key)
+        metadata = event.asset_materialization.metadata if event and event.asset_materialization else {}
+        recorded = metadata.get(SEEDS_FINGERPRINT)
+        if recorded is None or recorded.value != fingerprint:
+            return False
+    with warehouse.connect() as con:
+        tables = {tuple(row) for row in con.execute(
+            "select table_schema, table_name from information_schema.tables").fetchall()}
+    return all(tuple(key.path[-2:]) in tables for key in context.selected_asset_keys)
 
 
 def dbt_docs_dir(warehouse: WarehouseResource) -> Path:

@@ -5,6 +5,7 @@ and lineage, which change with the code, not with the data (hence `--empty-catal
 statistics, and no second reader holding the warehouse).
 """
 
+import hashlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,29 @@ DOCS_PAGE = "static_index.html"
 
 
 def generate_dbt_docs(dbt: DbtCliResource, docs_dir: Path) -> Path:
-    """Write the self-contained dbt docs page under `docs_dir` and return its path."""
+    """Write the self-contained dbt docs page under `docs_dir` unless it is already up to date with the
+    project's files (dbt takes seconds to start, and most runs change data, not code); return its path."""
+    page, stamp = docs_dir / DOCS_PAGE, docs_dir / ".project_fingerprint"
+    fingerprint = project_fingerprint(Path(dbt.project_dir))
+    if page.exists() and stamp.exists() and stamp.read_text(encoding="utf-8") == fingerprint:
+        return page
     dbt.cli(["docs", "generate", "--static", "--empty-catalog"], target_path=docs_dir).wait()
-    return docs_dir / DOCS_PAGE
+    stamp.write_text(fingerprint, encoding="utf-8")
+    return page
+
+
+def project_fingerprint(
+    project_dir: Path, folders: tuple[str, ...] = ("models", "macros", "seeds", "tests", "snapshots")
+) -> str:
+    """SHA-256 over the dbt project's own files in `folders`, and its dbt_project.yml."""
+    digest = hashlib.sha256()
+    for folder in folders:
+        for path in sorted((project_dir / folder).rglob("*")):
+            if path.is_file():
+                digest.update(path.relative_to(project_dir).as_posix().encode())
+                digest.update(path.read_bytes())
+    digest.update((project_dir / "dbt_project.yml").read_bytes())
+    return digest.hexdigest()
 
 
 def docs_link(page: MetadataValue, unique_id: str) -> MetadataValue:

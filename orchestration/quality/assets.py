@@ -6,6 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 
 from orchestration.asset_defaults import unit_asset, warehouse_asset
 from orchestration.publish.publication import hold_unit
@@ -67,6 +68,16 @@ def data_docs_metadata(warehouse: WarehouseResource, index: Path | None) -> dict
     return {} if index is None else {"gx_data_docs": warehouse.report_link(index)}
 
 
+def store_outcomes(
+    con: duckdb.DuckDBPyConnection, run_id: str, outcomes: list[ExpectationOutcome], evaluated_at: datetime
+) -> None:
+    con.executemany(
+        "INSERT INTO quality.gate_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [[run_id, o.unit_code, o.criterion, o.expectation, o.column, o.blocking, o.success, o.observed,
+          evaluated_at] for o in outcomes],
+    )
+
+
 def failed_units_by_criterion(outcomes: list[ExpectationOutcome]) -> dict[str, list[str]]:
     failed: dict[str, set[str]] = defaultdict(set)
     for outcome in outcomes:
@@ -120,11 +131,7 @@ def gate_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource
         now = datetime.now()
         con.execute("BEGIN TRANSACTION")
         con.execute("DELETE FROM quality.gate_results WHERE unit_code IN (SELECT unnest(?))", [units])
-        con.executemany(
-            "INSERT INTO quality.gate_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [[context.run.run_id, o.unit_code, o.criterion, o.expectation, o.column, o.blocking, o.success,
-              o.observed, now] for o in outcomes],
-        )
+        store_outcomes(con, context.run.run_id, outcomes, now)
         con.execute("DELETE FROM quality.scorecard WHERE load_id = ?", [context.run.run_id])
         con.sql(_SCORECARD_SQL, params={"load_id": context.run.run_id, "measured_at": now, "units": units})
         con.execute("COMMIT")
@@ -182,11 +189,7 @@ def scorecard(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         con.execute("BEGIN TRANSACTION")
         con.execute("DELETE FROM quality.gate_results WHERE unit_code = 'national' AND load_id = ?",
                     [context.run.run_id])
-        con.executemany(
-            "INSERT INTO quality.gate_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [[context.run.run_id, o.unit_code, o.criterion, o.expectation, o.column, o.blocking, o.success,
-              o.observed, now] for o in outcomes],
-        )
+        store_outcomes(con, context.run.run_id, outcomes, now)
         national = roll_up_national(con, context.run.run_id, now)
         con.execute("COMMIT")
         units = latest_unit_scorecard(con)
