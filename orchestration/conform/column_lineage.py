@@ -58,7 +58,8 @@ def _column_metadata(invocation: DbtCliInvocation, unique_id: str, catalog: dict
             project=invocation.project,
         ))
     except Exception as error:  # lineage is documentation: a parse failure must not fail the build
-        get_dagster_logger().warning(f"No column lineage for {unique_id}: {type(error).__name__}")
+        # sqlglot's message names columns and relations, never values: it says which column failed.
+        get_dagster_logger().warning(f"No column lineage for {unique_id}: {type(error).__name__}: {error}")
     return metadata
 
 

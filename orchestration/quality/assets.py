@@ -19,7 +19,12 @@ from orchestration.quality.gates import (
     row_count_parameters,
     unit_batch,
 )
-from orchestration.quality.scorecard import latest_unit_scorecard, monthly_markdown, roll_up_national
+from orchestration.quality.scorecard import (
+    latest_unit_scorecard,
+    monthly_markdown,
+    roll_up_national,
+    run_pass_rates,
+)
 from orchestration.resources import WarehouseResource
 from orchestration.warehouse import ensure_warehouse
 
@@ -135,10 +140,7 @@ def gate_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource
         con.execute("DELETE FROM quality.scorecard WHERE load_id = ?", [context.run.run_id])
         con.sql(_SCORECARD_SQL, params={"load_id": context.run.run_id, "measured_at": now, "units": units})
         con.execute("COMMIT")
-        national = dict(con.execute(
-            "select criterion, round(sum(pass_rate * records) / sum(records), 4) from quality.scorecard "
-            "where load_id = ? group by criterion", [context.run.run_id],
-        ).fetchall())
+        national = run_pass_rates(con, context.run.run_id)
         failed = failed_units_by_criterion(outcomes)
         # Held here, not in publish: a failed blocking check stops the publish step altogether.
         for unit_code in units:

@@ -25,6 +25,12 @@ from quality.scorecard
 group by all
 """
 
+# The units of one run, weighted the same way (the gate step's own metadata).
+_RUN_RATES_SQL = """
+select criterion, sum(pass_rate * records) / sum(records) from quality.scorecard
+where load_id = $load_id group by criterion
+"""
+
 _NATIONAL_ROLLUP_SQL = f"""
 insert into quality.national_scorecard by name
 select
@@ -57,6 +63,12 @@ def roll_up_national(con: duckdb.DuckDBPyConnection, load_id: str, measured_at: 
         "select criterion, pass_rate from quality.national_scorecard where load_id = ?", [load_id]
     ).fetchall()
     return {criterion: float(rate) for criterion, rate in rows}
+
+
+def run_pass_rates(con: duckdb.DuckDBPyConnection, load_id: str) -> dict[str, float]:
+    """Criterion → pass rate over the units of one gate run, weighted by records."""
+    rows = con.sql(_RUN_RATES_SQL, params={"load_id": load_id}).fetchall()
+    return {criterion: round(float(rate), 4) for criterion, rate in rows}
 
 
 def latest_unit_scorecard(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, float]]:
