@@ -39,6 +39,8 @@ FALSE_FLAG_TARGET = 0.005
 # A record whose person could not be linked automatically cannot be compared with the registry; the
 # record is then stopped for its identity (no match, or a match waiting for review) instead.
 UNLINKED = ("not_in_registry", "link_in_review")
+# Files whose rows are a broken export (truth/files.csv kind): measured by the integrity gates instead.
+WHOLE_FILE_DEFECTS = ["shifted_columns"]
 
 # Generator label -> the record rule(s) of quality.record_flags that must flag a row carrying it.
 RULES_BY_LABEL: dict[str, tuple[str, ...]] = {
@@ -127,6 +129,10 @@ select
     coalesce(f.rules, []) as rules
 from read_parquet($truth) as t
 join marts.fct_civil_servant_records as r using (source_file, source_row)
+-- A broken export is judged as a whole by the integrity gates (the unit is held), not row by row.
+anti join (
+    select source_file from read_csv($files, all_varchar = true) where list_contains($whole_file_defects, kind)
+) using (source_file)
 left join (
     select source_file, source_row, list(distinct rule order by rule) as rules
     from quality.record_flags group by all
@@ -236,7 +242,9 @@ def measure(data_dir: Path, warehouse: Path | None = None) -> dict:
     truth = data_dir / "truth" / "records.parquet"
     registry = data_dir / "registry" / "*.parquet"
     with duckdb.connect(str(warehouse or data_dir / "warehouse.duckdb"), read_only=True) as con:
-        con.execute(_LOADED_ROWS_SQL, {"truth": str(truth), "registry": str(registry)})
+        con.execute(_LOADED_ROWS_SQL, {"truth": str(truth), "registry": str(registry),
+                                       "files": str(data_dir / "truth" / "files.csv"),
+                                       "whole_file_defects": WHOLE_FILE_DEFECTS})
         truth_rows = con.execute("select count(*) from read_parquet(?)", [str(truth)]).fetchall()[0][0]
         loaded_rows, labelled_rows = con.execute(
             "select count(*), count(*) filter (where len(labels) > 0) from loaded").fetchall()[0]

@@ -156,7 +156,8 @@ CREATE TABLE IF NOT EXISTS quality.gate_results (
     blocking BOOLEAN NOT NULL,
     success BOOLEAN NOT NULL,
     observed VARCHAR,
-    evaluated_at TIMESTAMP NOT NULL
+    evaluated_at TIMESTAMP NOT NULL,
+    gate VARCHAR  -- the integrity gate of a blocking expectation; null for input-quality expectations
 );
 
 CREATE TABLE IF NOT EXISTS quality.scorecard (
@@ -166,7 +167,8 @@ CREATE TABLE IF NOT EXISTS quality.scorecard (
     pass_rate DOUBLE NOT NULL,
     records INTEGER NOT NULL,
     load_id VARCHAR NOT NULL,
-    measured_at TIMESTAMP
+    measured_at TIMESTAMP,
+    meets_target BOOLEAN  -- the criterion's GX suite passed for the unit
 );
 
 -- One row per criterion each time the national scorecard is rolled up: the month-by-month figure.
@@ -196,7 +198,8 @@ CREATE TABLE IF NOT EXISTS published.snapshots (
     rows_quarantined INTEGER NOT NULL,
     failed_gates VARCHAR[],
     decided_at TIMESTAMP NOT NULL,  -- also the published_at of the rows this decision published
-    file_sha256 VARCHAR  -- null on decisions made before history was kept (they cannot be reproduced)
+    file_sha256 VARCHAR,  -- null on decisions made before history was kept (they cannot be reproduced)
+    held_reason VARCHAR  -- why the extract as a whole was held, in Vietnamese, as the unit reads it
 );
 
 -- Append-only history of published records, written in the transaction of each unit's publication: one
@@ -229,7 +232,8 @@ CREATE TABLE IF NOT EXISTS published.snapshot_gates (
     column_name VARCHAR,
     blocking BOOLEAN NOT NULL,
     success BOOLEAN NOT NULL,
-    observed VARCHAR
+    observed VARCHAR,
+    gate VARCHAR
 );
 
 -- Append-only: every publication decision (publish / hold / quarantine rows written, with a checksum of
@@ -263,6 +267,10 @@ ALTER TABLE link.record_links ADD COLUMN IF NOT EXISTS stage VARCHAR;
 ALTER TABLE link.record_links ADD COLUMN IF NOT EXISTS model_version VARCHAR;
 ALTER TABLE published.snapshots ADD COLUMN IF NOT EXISTS file_sha256 VARCHAR;
 ALTER TABLE quality.scorecard ADD COLUMN IF NOT EXISTS measured_at TIMESTAMP;
+ALTER TABLE quality.scorecard ADD COLUMN IF NOT EXISTS meets_target BOOLEAN;
+ALTER TABLE quality.gate_results ADD COLUMN IF NOT EXISTS gate VARCHAR;
+ALTER TABLE published.snapshot_gates ADD COLUMN IF NOT EXISTS gate VARCHAR;
+ALTER TABLE published.snapshots ADD COLUMN IF NOT EXISTS held_reason VARCHAR;
 """
 
 

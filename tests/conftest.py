@@ -3,8 +3,9 @@
 Everything is real: files on disk, DuckDB, dbt, Splink, Great Expectations and Dagster runs in process.
 """
 
+import csv
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -84,3 +85,52 @@ def pipeline(generated_data) -> Iterator[PipelineData]:
     with pipeline_environment(generated_data) as instance:
         run_pipeline(unit_codes(), instance)
         yield PipelineData(generated_data, generated_data / "warehouse.duckdb", instance)
+
+
+def truth_files(data_dir: Path) -> list[dict]:
+    """The generator's truth about every landing file (kind: current, older, stale_current, ...)."""
+    with (data_dir / "truth" / "files.csv").open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def ordinary_units(data_dir: Path, count: int) -> list[str]:
+    """`count` neighbouring provinces (adjacent partitions, so one run) whose files carry no whole-file defect."""
+    from orchestration.units import source_units
+
+    unusual = {row["unit_code"] for row in truth_files(data_dir) if row["kind"] not in ("current", "older")}
+    provinces = [u.unit_code for u in source_units() if u.kind == "province"]
+    for start in range(len(provinces) - count + 1):
+        window = provinces[start:start + count]
+        if not set(window) & unusual:
+            return window
+    raise AssertionError(f"no {count} neighbouring ordinary provinces in the generated data")
+
+
+def resend_extract(unit_dir: Path, change: Callable[[list[str], list[list]], list[list]]) -> Path:
+    """A newer extract of the unit, as a plain CSV: its newest file's rows, changed by `change(headers, rows)`.
+
+    Dated the as-of day; "_resent" sorts after "_extract" on the same day, so it becomes the current file.
+    """
+    from orchestration.ingest.readers import read_extract
+
+    extract = read_extract(max(p for p in unit_dir.iterdir() if p.name[:4].isdigit()))
+    target = unit_dir / f"{AS_OF.isoformat()}_resent.csv"
+    with target.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(extract.headers)
+        writer.writerows(change(extract.headers, extract.rows))
+    return target
+
+
+def swap_birth_date_and_sex(headers: list[str], rows: list[list]) -> list[list]:
+    """A broken export: date of birth and sex values exchanged under their headers on every row."""
+    from orchestration.ingest.columns import canonical_column
+
+    columns = [canonical_column(h) for h in headers]
+    dob, sex = columns.index("ngay_sinh"), columns.index("gioi_tinh")
+    swapped = []
+    for row in rows:
+        row = list(row)
+        row[dob], row[sex] = row[sex], row[dob]
+        swapped.append(row)
+    return swapped

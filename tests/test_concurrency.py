@@ -23,7 +23,7 @@ import pytest
 
 from orchestration.asset_defaults import WAREHOUSE_POOL
 from orchestration.units import source_units
-from tests.conftest import AS_OF, PipelineData
+from tests.conftest import AS_OF, PipelineData, resend_extract, swap_birth_date_and_sex
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -65,20 +65,6 @@ def _ordinary_units(data_dir: Path) -> list[str]:
     provinces = [u.unit_code for u in source_units() if u.kind == "province" and u.unit_code not in unusual]
     central = [u.unit_code for u in source_units() if u.kind == "central" and u.unit_code not in unusual]
     return [unit for pair in zip(provinces, central, strict=False) for unit in pair]
-
-
-def _write_extract_without_ids(unit_dir: Path) -> None:
-    """A newer extract with every personal ID blank: the 'sufficient' gate fails and a one-unit run fails."""
-    from orchestration.ingest.columns import canonical_column
-    from orchestration.ingest.readers import read_extract
-
-    newest = max(p for p in unit_dir.iterdir() if p.name[:4].isdigit())
-    extract = read_extract(newest)
-    id_position = next(i for i, header in enumerate(extract.headers) if canonical_column(header) == "so_dinh_danh")
-    with (unit_dir / f"{AS_OF.isoformat()}_resent.csv").open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(extract.headers)
-        writer.writerows([*row[:id_position], "", *row[id_position + 1:]] for row in extract.rows)
 
 
 def _free_port() -> int:
@@ -197,7 +183,7 @@ def test_unit_runs_launched_together_all_finish_without_a_lock_error(deployment)
     data_dir, home, port, log_path = deployment
     candidates = _ordinary_units(data_dir)
     good, bad = candidates[:GOOD_UNITS], candidates[GOOD_UNITS]
-    _write_extract_without_ids(data_dir / "landing" / bad)
+    resend_extract(data_dir / "landing" / bad, swap_birth_date_and_sex)
     units = [good[0], bad, *good[1:]]  # the failing unit is queued ahead of most of the others
 
     run_ids = _submit_when_ready(port, units)

@@ -1,6 +1,5 @@
 """The pipeline end to end: conservation, publication, gates, idempotence and the Dagster code location."""
 
-import csv
 import os
 import re
 import shutil
@@ -12,8 +11,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestration.units import source_units
-from tests.conftest import AS_OF, PipelineData, pipeline_environment
+from tests.conftest import PipelineData, ordinary_units, pipeline_environment, resend_extract, truth_files
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,35 +37,33 @@ def test_every_unit_row_is_published_or_quarantined(pipeline: PipelineData):
     """) == 0
 
 
-def units_meant_to_fail_a_gate(data_dir: Path) -> set[str]:
-    """From the generator's truth: stale units, the unit whose newest file is unreadable (it falls back
-    to a month-old file), and the unit that left most IDs blank."""
-    by_kind = {(row["unit_code"], row["kind"]) for row in _truth_files(data_dir)}
-    failing = {unit for unit, kind in by_kind if kind in ("stale_current", "missing_required_column")}
-    truth = data_dir / "truth" / "records.parquet"
-    with duckdb.connect() as con:
-        failing |= {unit for (unit,) in con.execute(f"""
-            select unit_code from read_parquet('{truth}') group by 1
-            having avg(case when defects like '%blank_id%' then 1 else 0 end) > 0.3""").fetchall()}
-    return failing
-
-
-def test_units_failing_a_gate_are_held_and_all_others_publish(pipeline: PipelineData):
-    outcomes = dict(pipeline.query("select unit_code, outcome from published.snapshots"))
-    held = {unit for unit, outcome in outcomes.items() if outcome == "held"}
-    expected = units_meant_to_fail_a_gate(pipeline.data_dir)
-    assert len(expected) == 4
-    assert held == expected
-    assert sum(1 for outcome in outcomes.values() if outcome == "published") == 62 - len(expected)
-    reasons = pipeline.query(
-        "select distinct reason_code from quarantine.rows where unit_code in (select unnest(?))", [sorted(held)]
-    )
-    assert all(code.startswith("held.gate_") for (code,) in reasons)
-    stale = {row["unit_code"] for row in _truth_files(pipeline.data_dir) if row["kind"] == "stale_current"}
+def test_only_a_broken_export_holds_a_unit(pipeline: PipelineData):
+    """Only the unit whose export swapped two columns is held; every other unit publishes, the stale units
+    and the unit that left 40 % of its IDs blank included; the stale ones fail 'living' in the scorecard."""
+    by_kind = {(row["unit_code"], row["kind"]) for row in truth_files(pipeline.data_dir)}
+    (shifted,) = {unit for unit, kind in by_kind if kind == "shifted_columns"}
+    outcomes = {unit: (outcome, gates) for unit, outcome, gates in pipeline.query(
+        "select unit_code, outcome, failed_gates from published.snapshots")}
+    assert len(outcomes) == 62
+    assert outcomes.pop(shifted) == ("held", ["columns_shifted"])
+    assert {outcome for outcome, _ in outcomes.values()} == {"published"}
+    stale = {unit for unit, kind in by_kind if kind == "stale_current"}
+    assert stale
     for unit in stale:
-        assert pipeline.scalar(
-            "select count(*) from quality.gate_results where unit_code = ? and criterion = 'living' "
-            "and not success", [unit]) >= 1
+        rate, meets_target = pipeline.query(
+            "select pass_rate, meets_target from quality.scorecard where unit_code = ? and criterion = 'living'",
+            [unit])[0]
+        assert rate == 0.0 and meets_target is False
+        assert pipeline.scalar("select count(*) from published.civil_servants where unit_code = ?", [unit]) > 0
+    truth = pipeline.data_dir / "truth" / "records.parquet"
+    with duckdb.connect() as con:
+        (bad_ids,) = con.execute(f"""
+            select unit_code from read_parquet('{truth}') group by 1
+            having avg(case when defects like '%blank_id%' then 1 else 0 end) > 0.3""").fetchall()[0]
+    linked = pipeline.scalar(
+        "select count(*) from link.record_links where unit_code = ? and decision = 'auto_link'", [bad_ids])
+    published = pipeline.scalar("select count(*) from published.civil_servants where unit_code = ?", [bad_ids])
+    assert published >= 0.9 * linked
 
 
 def test_rejected_files_are_reported_with_reasons(pipeline: PipelineData):
@@ -120,19 +116,9 @@ def test_every_criterion_finds_something_and_scorecard_is_filled(pipeline: Pipel
     assert all(0.0 <= rate <= 1.0 for _, _, rate in scorecard)
 
 
-def _truth_files(data_dir: Path) -> list[dict]:
-    with (data_dir / "truth" / "files.csv").open(encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
-
-
 def ordinary_neighbours(data_dir: Path) -> list[str]:
     """Two neighbouring provinces (adjacent partitions) whose files carry no whole-file defect."""
-    unusual = {row["unit_code"] for row in _truth_files(data_dir) if row["kind"] not in ("current", "older")}
-    provinces = [u.unit_code for u in source_units() if u.kind == "province"]
-    for first, second in zip(provinces, provinces[1:], strict=False):
-        if not {first, second} & unusual:
-            return [first, second]
-    raise AssertionError("no two neighbouring ordinary provinces in the generated data")
+    return ordinary_units(data_dir, 2)
 
 
 @pytest.fixture
@@ -147,20 +133,9 @@ def two_unit_data(generated_data, tmp_path) -> Path:
     return data_dir
 
 
-def _write_bad_extract(unit_dir: Path) -> None:
-    """A newer extract of the same unit with every personal ID blank (fails the 'sufficient' gate)."""
-    from orchestration.ingest.columns import canonical_column
-    from orchestration.ingest.readers import read_extract
-
-    newest = max(p for p in unit_dir.iterdir() if p.name[:4].isdigit())
-    extract = read_extract(newest)
-    id_position = next(i for i, header in enumerate(extract.headers) if canonical_column(header) == "so_dinh_danh")
-    # Same date as the newest file at most; "_resent" sorts after "_extract" on the same day.
-    target = unit_dir / f"{AS_OF.isoformat()}_resent.csv"
-    with target.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(extract.headers)
-        writer.writerows([*row[:id_position], "", *row[id_position + 1:]] for row in extract.rows)
+def _keep_a_third(headers: list[str], rows: list[list]) -> list[list]:
+    """A partial export: a third of the rows (the rows_dropped gate)."""
+    return rows[: len(rows) // 3]
 
 
 def test_a_failing_unit_keeps_its_snapshot_while_its_neighbour_publishes(two_unit_data):
@@ -179,7 +154,7 @@ def test_a_failing_unit_keeps_its_snapshot_while_its_neighbour_publishes(two_uni
         first_bad, first_good = published_loads(bad), published_loads(good)
         assert first_bad and first_good
 
-        _write_bad_extract(two_unit_data / "landing" / bad)
+        resend_extract(two_unit_data / "landing" / bad, _keep_a_third)
         # One run over both units: the bad unit is held, its neighbour publishes its new load.
         run_pipeline([bad, good], instance)
         assert published_loads(bad) == first_bad
@@ -188,7 +163,7 @@ def test_a_failing_unit_keeps_its_snapshot_while_its_neighbour_publishes(two_uni
         with duckdb.connect(str(warehouse), read_only=True) as con:
             read = con.execute("select count(*) from raw.extracts where unit_code = ?", [bad]).fetchall()[0][0]
             held = con.execute(
-                "select count(*) from quarantine.rows where unit_code = ? and reason_code = 'held.gate_sufficient'",
+                "select count(*) from quarantine.rows where unit_code = ? and reason_code = 'held.rows_dropped'",
                 [bad]).fetchall()[0][0]
             assert read == held
             outcome = con.execute(
@@ -241,7 +216,8 @@ def test_one_unit_partition_materializes_through_every_group(two_unit_data):
         groups = {defs.resolve_asset_graph().get(key).group_name for key in materialized}
         assert groups == {"ingest", "conform", "link", "quality", "publish"}
         checks = result.get_asset_check_evaluations()
-        assert {c.check_name for c in checks} >= {"gate_correct", "gate_sufficient", "gate_clean", "gate_living"}
+        names = {c.check_name for c in checks}
+        assert names >= {"gate_rows_dropped", "gate_columns_shifted", "input_correct", "input_living"}
 
 
 def test_workspace_loads_cleanly(tmp_path):

@@ -24,6 +24,7 @@ import pytest
 from orchestration.ingest.columns import canonical_column, header_slug
 from orchestration.ingest.readers import ExtractReadError, read_extract
 from orchestration.synthetic import GenerationSummary, generate
+from orchestration.synthetic.bad_files import SWAPPED_COLUMNS
 from orchestration.synthetic.defects import LABELS, NO_DEFECTS, DefectRates
 from orchestration.synthetic.names import match_key, modern_tone_placement, strip_diacritics
 from orchestration.synthetic.people import retirement_age_months
@@ -103,7 +104,12 @@ def truth(run: GenerationSummary) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def landing_rows(run: GenerationSummary) -> dict[tuple[str, int], dict[str, str]]:
-    """Every data row the project's reader gets from the landing files, keyed by (file, 1-based row)."""
+    """Every data row the project's reader gets from the landing files, keyed by (file, 1-based row).
+
+    A shifted_columns file's two swapped columns are put back, so that every row is compared with its truth.
+    """
+    with (run.out / "truth" / "files.csv").open(encoding="utf-8") as handle:
+        shifted = {f["source_file"] for f in csv.DictReader(handle) if f["kind"] == "shifted_columns"}
     rows = {}
     for path in sorted((run.out / "landing").rglob("*.*")):
         source = path.relative_to(run.out).as_posix()
@@ -117,8 +123,20 @@ def landing_rows(run: GenerationSummary) -> dict[tuple[str, int], dict[str, str]
             for column, cell in zip(columns, cells, strict=False):
                 if column and column not in row:  # a repeated template header does not hide the first
                     row[column] = _text(cell)
+            if source in shifted:
+                first, second = SWAPPED_COLUMNS
+                row[first], row[second] = row[second], row[first]
             rows[(source, number)] = row
     return rows
+
+
+def test_a_shifted_columns_file_swaps_two_columns_on_every_row(run: GenerationSummary) -> None:
+    with (run.out / "truth" / "files.csv").open(encoding="utf-8") as handle:
+        (shifted,) = [f["source_file"] for f in csv.DictReader(handle) if f["kind"] == "shifted_columns"]
+    extract = read_extract(run.out / shifted)
+    columns = [column_of(header) for header in extract.headers]
+    sexes = {_text(row[columns.index("ngay_sinh")]) for row in extract.rows}
+    assert sexes <= {"Nam", "Nữ", "nam", "nữ", "NAM", "NU", "Nu", "M", "F", ""} and len(sexes) >= 1
 
 
 def column_of(header: str) -> str | None:

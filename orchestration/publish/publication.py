@@ -1,8 +1,10 @@
 """Per-unit publication: one transaction replaces the unit's published snapshot and its quarantine rows.
 
 Every row of the unit's current extract ends in exactly one of published.civil_servants or
-quarantine.rows. When a blocking gate failed, the previous published snapshot stays and the new
-rows are all quarantined as held, with the failed gate as the reason.
+quarantine.rows. A record is published when its identity is settled (an automatic link or a reviewer's
+decision) and it carries no blocking record rule. When an integrity gate found the extract as a whole
+untrustworthy, the previous published snapshot stays and the new rows are all quarantined as held, with
+the gate and its reason.
 
 The same transaction appends what an auditor needs later: the decision (published.snapshots), the gate
 results it was made on (published.snapshot_gates), the record versions it made new, changed or removed
@@ -52,7 +54,7 @@ with reasons as (
 )
 select r.unit_code, r.source_file, r.source_row, r.ma_ho_so,
     coalesce(reasons.reason_code, 'correct.not_linked') as reason_code,
-    coalesce(reasons.reason, 'The record was not linked to the population registry.') as reason,
+    coalesce(reasons.reason, 'Hồ sơ chưa được đối chiếu với CSDLQG về dân cư.') as reason,
     r.load_id
 from marts.fct_civil_servant_records r
 left join link.record_links l on l.source_file = r.source_file and l.source_row = r.source_row
@@ -90,7 +92,7 @@ left join (
 _SNAPSHOT_GATES_SQL = """
 insert into published.snapshot_gates by name
 select $load_id as load_id, unit_code, $decided_at as decided_at, load_id as gate_load_id, criterion, expectation,
-    column_name, blocking, success, observed
+    column_name, blocking, success, observed, gate
 from quality.gate_results where unit_code = $unit
 """
 
@@ -103,6 +105,7 @@ class PublicationOutcome:
     rows_published: int
     rows_quarantined: int
     failed_gates: tuple[str, ...]
+    held_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -119,9 +122,10 @@ class _Decision:
 
 
 def failed_blocking_gates(con: duckdb.DuckDBPyConnection, unit_code: str) -> tuple[str, ...]:
+    """The integrity gates holding the unit's current extract (input-quality suites never block)."""
     rows = con.execute(
-        "select distinct criterion from quality.gate_results "
-        "where unit_code = ? and blocking and not success order by criterion", [unit_code]
+        "select distinct coalesce(gate, criterion) as gate from quality.gate_results "
+        "where unit_code = ? and blocking and not success order by gate", [unit_code]
     ).fetchall()
     return tuple(row[0] for row in rows)
 
@@ -149,19 +153,25 @@ def _decision(con: duckdb.DuckDBPyConnection, unit_code: str, run_id: str | None
     return decision, rows_read
 
 
+HELD_CONSEQUENCE_VI = ("Toàn bộ tệp được tạm giữ, chưa công bố; dữ liệu đã công bố lần trước của đơn vị được "
+                       "giữ nguyên cho đến khi đơn vị gửi lại tệp đã sửa.")
+
+
 def hold_unit(
-    con: duckdb.DuckDBPyConnection, unit_code: str, failed_gates: tuple[str, ...], run_id: str | None = None
+    con: duckdb.DuckDBPyConnection, unit_code: str, failed_gates: tuple[str, ...],
+    reasons: dict[str, str] | None = None, run_id: str | None = None,
 ) -> PublicationOutcome:
-    """Quarantine every row of the unit's new extract as held; its published snapshot is left as it is."""
+    """Quarantine every row of the unit's new extract as held; its published snapshot is left as it is.
+
+    `reasons` gives, per failed gate, the sentence the unit reads (the measure and its bound).
+    """
     decision, rows_read = _decision(con, unit_code, run_id)
-    gate_names = ", ".join(failed_gates)
+    sentences = [(reasons or {}).get(gate) or f"Tệp không đạt kiểm tra toàn vẹn ({gate})." for gate in failed_gates]
+    held_reason = " ".join([*sentences, HELD_CONSEQUENCE_VI])
     quarantined = con.sql(_HELD_SQL, params={
-        "unit": unit_code,
-        "reason_code": f"held.gate_{failed_gates[0]}",
-        "reason": f"The unit's extract is held because its blocking quality gate(s) failed: {gate_names}. "
-                  "The previous published snapshot stays until a corrected extract passes.",
+        "unit": unit_code, "reason_code": f"held.{failed_gates[0]}", "reason": held_reason,
     }).to_arrow_table()
-    outcome = PublicationOutcome(unit_code, "held", rows_read, 0, quarantined.num_rows, failed_gates)
+    outcome = PublicationOutcome(unit_code, "held", rows_read, 0, quarantined.num_rows, failed_gates, held_reason)
     _write_atomically(con, decision, None, quarantined, outcome)
     return outcome
 
@@ -172,7 +182,7 @@ def publish_unit(
     """Publish a unit whose gates passed: accepted rows replace its snapshot, the rest are quarantined."""
     failed = failed_blocking_gates(con, unit_code)
     if failed:
-        raise ValueError(f"{unit_code}: blocking gates failed ({', '.join(failed)}); hold the unit instead")
+        raise ValueError(f"{unit_code}: integrity gates failed ({', '.join(failed)}); hold the unit instead")
     decision, rows_read = _decision(con, unit_code, run_id)
     if rows_read == 0:
         return PublicationOutcome(unit_code, "no_extract", 0, 0, 0, ())
@@ -225,11 +235,11 @@ def _append_decision(con: duckdb.DuckDBPyConnection, decision: _Decision, outcom
     """The decision, the gate results it was made on, and the rows it wrote, in the append-only tables."""
     con.execute(
         "INSERT INTO published.snapshots (load_id, unit_code, source_file, extract_date, outcome, rows_read, "
-        "rows_published, rows_quarantined, failed_gates, decided_at, file_sha256) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "rows_published, rows_quarantined, failed_gates, decided_at, file_sha256, held_reason) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [decision.load_id, decision.unit_code, decision.source_file, decision.extract_date, outcome.outcome,
          outcome.rows_read, outcome.rows_published, outcome.rows_quarantined, list(outcome.failed_gates),
-         decision.decided_at, decision.file_sha256],
+         decision.decided_at, decision.file_sha256, outcome.held_reason],
     )
     con.execute(_SNAPSHOT_GATES_SQL, {
         "load_id": decision.load_id, "decided_at": decision.decided_at, "unit": decision.unit_code})

@@ -12,10 +12,16 @@ from orchestration.asset_defaults import unit_asset, warehouse_asset
 from orchestration.publish.publication import hold_unit
 from orchestration.quality.gates import (
     CRITERIA,
+    INTEGRITY_SUITE,
     ExpectationOutcome,
     GateRunner,
     as_of_date,
+    hold_reasons,
+    integrity_batch,
+    integrity_gates,
+    load_suite_definitions,
     national_batch,
+    previous_accepted_rows,
     row_count_parameters,
     unit_batch,
 )
@@ -29,39 +35,56 @@ from orchestration.resources import WarehouseResource
 from orchestration.warehouse import ensure_warehouse
 
 GATES_KEY = dg.AssetKey(["quality", "gate_results"])
+INTEGRITY = load_suite_definitions(names=(INTEGRITY_SUITE,))[INTEGRITY_SUITE]
 
-# Pass rate of a criterion: the share of a unit's records with no blocking flag of that criterion.
+# Input quality of a criterion: the share of a unit's records with no flag of that criterion (warnings
+# included). An extract older than the living suite's bound says nothing of who works there now: its
+# living rate is 0, whatever its records look like. `meets_target` is the criterion suite's outcome.
 _SCORECARD_SQL = """
 insert into quality.scorecard by name
 select
     any_value(r.extract_date) as snapshot_date,
     r.unit_code,
     c.criterion,
-    1 - count(distinct case when f.source_row is not null then r.source_row end) / count(distinct r.source_row)
-        as pass_rate,
+    case when c.criterion = 'living' and date_diff('day', any_value(r.extract_date), $as_of) > $max_age_days
+        then 0.0
+        else 1 - count(distinct case when f.source_row is not null then r.source_row end)
+            / count(distinct r.source_row)
+    end as pass_rate,
     count(distinct r.source_row) as records,
     $load_id as load_id,
-    $measured_at as measured_at
+    $measured_at as measured_at,
+    not exists (
+        select 1 from quality.gate_results g
+        where g.unit_code = r.unit_code and g.criterion = c.criterion and g.load_id = $load_id and not g.success
+    ) as meets_target
 from marts.fct_civil_servant_records r
 cross join (select unnest(['correct', 'sufficient', 'clean', 'living']) as criterion) c
 left join quality.record_flags f
-    on f.source_file = r.source_file and f.source_row = r.source_row
-    and f.criterion = c.criterion and f.severity = 'blocking'
+    on f.source_file = r.source_file and f.source_row = r.source_row and f.criterion = c.criterion
 where r.unit_code in (select unnest($units))
 group by r.unit_code, c.criterion
 """
 
 
 def _gate_check_specs() -> list[dg.AssetCheckSpec]:
-    return [
+    whys = {e["meta"]["gate"]: e["meta"]["why"] for e in INTEGRITY["expectations"]}
+    integrity = [
         dg.AssetCheckSpec(
-            name=f"gate_{criterion}",
-            asset=GATES_KEY,
-            blocking=True,
-            description=f"Great Expectations suite '{criterion}' passes for every unit of the run.",
+            name=f"gate_{gate}", asset=GATES_KEY, blocking=True,
+            description=f"Holds a unit whose extract as a whole cannot be trusted: {whys[gate]}",
+        )
+        for gate in integrity_gates(INTEGRITY)
+    ]
+    input_quality = [
+        dg.AssetCheckSpec(
+            name=f"input_{criterion}", asset=GATES_KEY, blocking=False,
+            description=f"Input quality, criterion '{criterion}' (GX suite expectations/suites/{criterion}.json): "
+                        "which units sent records below the target. Informs the scorecard; never blocks.",
         )
         for criterion in CRITERIA
     ]
+    return integrity + input_quality
 
 
 def gate_runner(warehouse: WarehouseResource) -> GateRunner:
@@ -77,89 +100,141 @@ def store_outcomes(
     con: duckdb.DuckDBPyConnection, run_id: str, outcomes: list[ExpectationOutcome], evaluated_at: datetime
 ) -> None:
     con.executemany(
-        "INSERT INTO quality.gate_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO quality.gate_results (load_id, unit_code, criterion, expectation, column_name, blocking, "
+        "success, observed, evaluated_at, gate) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [[run_id, o.unit_code, o.criterion, o.expectation, o.column, o.blocking, o.success, o.observed,
-          evaluated_at] for o in outcomes],
+          evaluated_at, o.gate] for o in outcomes],
     )
 
 
-def failed_units_by_criterion(outcomes: list[ExpectationOutcome]) -> dict[str, list[str]]:
+def failed_units_by_gate(outcomes: list[ExpectationOutcome]) -> dict[str, list[str]]:
+    """Integrity gate -> the units it holds."""
     failed: dict[str, set[str]] = defaultdict(set)
     for outcome in outcomes:
-        if outcome.blocking and not outcome.success:
-            failed[outcome.criterion].add(outcome.unit_code)
-    return {criterion: sorted(failed.get(criterion, ())) for criterion in CRITERIA}
+        if outcome.gate and outcome.blocking and not outcome.success:
+            failed[outcome.gate].add(outcome.unit_code)
+    return {gate: sorted(failed.get(gate, ())) for gate in integrity_gates(INTEGRITY)}
 
 
-def gate_check_result(criterion: str, failed_units: list[str], units_in_run: int) -> dg.AssetCheckResult:
-    """One check per criterion. In a one-unit run a failure is an ERROR: Dagster skips publication.
+def units_below_target(outcomes: list[ExpectationOutcome]) -> dict[str, list[str]]:
+    """Criterion -> the units whose input quality missed the criterion suite's target."""
+    below: dict[str, set[str]] = defaultdict(set)
+    for outcome in outcomes:
+        if outcome.criterion in CRITERIA and not outcome.success:
+            below[outcome.criterion].add(outcome.unit_code)
+    return {criterion: sorted(below.get(criterion, ())) for criterion in CRITERIA}
+
+
+def gate_check_result(
+    gate: str, held: list[str], units_in_run: int, reasons: dict[str, dict[str, str]] | None = None
+) -> dg.AssetCheckResult:
+    """One blocking check per integrity gate. In a one-unit run a failure is an ERROR: Dagster skips publication.
 
     In a run over several units, failing with ERROR would skip publication for every unit, so the
-    check reports the failed units as a WARN and the publish asset holds exactly those units.
+    check reports the held units as a WARN and the publish asset holds exactly those units.
     """
     severity = dg.AssetCheckSeverity.ERROR if units_in_run == 1 else dg.AssetCheckSeverity.WARN
+    lines = [f"- **{unit}**: {(reasons or {}).get(unit, {}).get(gate, '')}" for unit in held]
     return dg.AssetCheckResult(
-        check_name=f"gate_{criterion}",
+        check_name=f"gate_{gate}",
         asset_key=GATES_KEY,
-        passed=not failed_units,
+        passed=not held,
         severity=severity,
         metadata={
             "units_checked": units_in_run,
-            "units_failed": len(failed_units),
-            "failed_units": ", ".join(failed_units) or "none",
+            "units_held": len(held),
+            "held": dg.MetadataValue.md("\n".join(lines) or "none"),
         },
     )
+
+
+def input_check_result(criterion: str, below: list[str], units_in_run: int) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name=f"input_{criterion}",
+        asset_key=GATES_KEY,
+        passed=not below,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"units_checked": units_in_run, "units_below_target": len(below),
+                  "below_target": ", ".join(below) or "none"},
+    )
+
+
+def _validate_unit(
+    con: duckdb.DuckDBPyConnection, runner: GateRunner, unit_code: str, run_id: str
+) -> tuple[list[ExpectationOutcome], dict[str, str]]:
+    """The unit's input-quality suites and integrity gates; and the reason for each gate it fails."""
+    outcomes = runner.run(unit_code, unit_batch(con, unit_code, as_of_date()), run_id)
+    measures = integrity_batch(con, unit_code)
+    if measures.empty:  # no current extract: nothing to hold
+        return outcomes, {}
+    previous = previous_accepted_rows(con, unit_code)
+    parameters = row_count_parameters(previous, runner.row_count_band)
+    integrity = runner.run_integrity(unit_code, measures, parameters, run_id)
+    reasons = hold_reasons(runner.integrity_definition, integrity, measures.iloc[0].to_dict(), previous)
+    return outcomes + integrity, reasons
+
+
+def _living_max_age_days(runner: GateRunner) -> int:
+    return next(e["kwargs"]["max_value"] for e in runner.suite_definitions["living"]["expectations"]
+                if e["kwargs"].get("column") == "extract_age_days")
 
 
 @unit_asset(
     key=GATES_KEY,
     group_name="quality",
-    deps=[["quality", "record_flags"], ["link", "record_links"]],
+    deps=[["quality", "record_flags"], ["quality", "extract_integrity"], ["link", "record_links"]],
     check_specs=_gate_check_specs(),
     kinds={"great_expectations", "duckdb"},
     description=(
-        "The four criteria as Great Expectations suites (expectations/suites), run as one checkpoint per unit; "
-        "each expectation's outcome per unit, and the scorecard of pass rates per criterion. A unit failing a "
-        "blocking gate is held here: its new rows go to quarantine.rows and its published snapshot stays."
+        "Per unit, two different things. Input quality: the four criteria as Great Expectations suites "
+        "(expectations/suites) on the unit's records, scored in quality.scorecard; it informs and never "
+        "blocks. Integrity: the blocking gates of expectations/suites/integrity.json on the extract as a whole "
+        "(quality.extract_integrity); a unit whose extract cannot be trusted is held here, its new rows go to "
+        "quarantine.rows with the reason and its published snapshot stays."
     ),
 )
 def gate_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     units = list(context.partition_keys)
     runner = gate_runner(warehouse)
-    as_of = as_of_date()
     outcomes: list[ExpectationOutcome] = []
+    reasons: dict[str, dict[str, str]] = {}
     with warehouse.connect() as con:
         ensure_warehouse(con)
         for unit_code in units:
-            parameters = row_count_parameters(con, unit_code, runner.row_count_band)
-            outcomes.extend(runner.run(unit_code, unit_batch(con, unit_code, as_of), parameters, context.run.run_id))
+            unit_outcomes, reasons[unit_code] = _validate_unit(con, runner, unit_code, context.run.run_id)
+            outcomes.extend(unit_outcomes)
         now = datetime.now()
         con.execute("BEGIN TRANSACTION")
         con.execute("DELETE FROM quality.gate_results WHERE unit_code IN (SELECT unnest(?))", [units])
         store_outcomes(con, context.run.run_id, outcomes, now)
         con.execute("DELETE FROM quality.scorecard WHERE load_id = ?", [context.run.run_id])
-        con.sql(_SCORECARD_SQL, params={"load_id": context.run.run_id, "measured_at": now, "units": units})
+        con.sql(_SCORECARD_SQL, params={
+            "load_id": context.run.run_id, "measured_at": now, "units": units, "as_of": as_of_date(),
+            "max_age_days": _living_max_age_days(runner)})
         con.execute("COMMIT")
         national = run_pass_rates(con, context.run.run_id)
-        failed = failed_units_by_criterion(outcomes)
+        held = failed_units_by_gate(outcomes)
         # Held here, not in publish: a failed blocking check stops the publish step altogether.
         for unit_code in units:
-            unit_failures = tuple(c for c in CRITERIA if unit_code in failed[c])
-            if unit_failures:
-                hold_unit(con, unit_code, unit_failures, run_id=context.run.run_id)
-                context.log.warning(f"{unit_code}: held, failed gates: {', '.join(unit_failures)}")
+            unit_gates = tuple(gate for gate in integrity_gates(INTEGRITY) if unit_code in held[gate])
+            if unit_gates:
+                hold_unit(con, unit_code, unit_gates, reasons[unit_code], run_id=context.run.run_id)
+                context.log.warning(f"{unit_code}: held as a whole by gate(s) {', '.join(unit_gates)}")
     docs_index = runner.build_data_docs()
+    held_units = {u for units_held in held.values() for u in units_held}
     yield dg.MaterializeResult(
         metadata={
             **data_docs_metadata(warehouse, docs_index),
             "units": len(units),
-            "units_passing_all_gates": len(set(units) - {u for f in failed.values() for u in f}),
+            "units_held": len(held_units),
             **{f"pass_rate_{criterion}": dg.FloatMetadataValue(float(national.get(criterion, 0.0)))
                for criterion in CRITERIA},
         }
     )
-    for criterion in CRITERIA:
-        yield gate_check_result(criterion, failed[criterion], len(units))
+    for gate, units_held in held.items():
+        yield gate_check_result(gate, units_held, len(units), reasons)
+    for criterion, below in units_below_target(outcomes).items():
+        yield input_check_result(criterion, below, len(units))
 
 
 SCORECARD_KEY = dg.AssetKey(["quality", "scorecard"])
@@ -173,7 +248,8 @@ SCORECARD_KEY = dg.AssetKey(["quality", "scorecard"])
         name="national_checkpoint",
         asset=SCORECARD_KEY,
         description="GX suite 'national': all 62 units have a current extract no older than a month, link at "
-                    "least 90 % of their records, and passed their gates. It warns; units publish on their own gates.",
+                    "least 90 % of their records, and none is held by an integrity gate. It warns; units publish "
+                    "on their own gates.",
     )],
     kinds={"great_expectations", "duckdb"},
     description=(

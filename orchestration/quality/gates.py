@@ -1,4 +1,9 @@
-"""Great Expectations gates: one checkpoint per unit on that unit's records only, one national checkpoint.
+"""Great Expectations gates: per unit, the input-quality suites on its records and the integrity gates on
+its extract as a whole; one national checkpoint.
+
+Two different things, kept apart: the four criterion suites (correct, sufficient, clean, living) measure
+what a unit *sent* and never block; the integrity suite decides whether the extract as a set can be
+trusted, and a unit that fails it is held as a whole (docs/quality-gates.md).
 
 GX's SQL path is unreliable against DuckDB in GX 1.24 (results read after the connection closes; no
 regex for the duckdb dialect), so each unit's records are read from DuckDB into a small pandas batch
@@ -26,14 +31,16 @@ import pandas as pd
 from orchestration.resources import EXPECTATIONS_DIR
 
 CRITERIA = ("correct", "sufficient", "clean", "living")
+INTEGRITY_SUITE = "integrity"
 NATIONAL_SUITE = "national"
 SUITES_DIR = EXPECTATIONS_DIR / "suites"
 DATA_DOCS_SITE = "quality_gates"
 # Unexpected values would be personal data (IDs, names): results keep counts and shares only.
 RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 0, "include_unexpected_rows": False}
 
-# The columns the unit suites read: what the gates need and nothing more. `flagged_<criterion>` says
-# whether a record carries a blocking record rule of that criterion (quality.record_flags).
+# The columns the input-quality suites read: what they need and nothing more. `flagged_<criterion>` says
+# whether a record carries any record rule of that criterion, warning or blocking (quality.record_flags):
+# input quality is what the unit sent, whether or not the link layer repairs it.
 _UNIT_BATCH_SQL = """
 with flags as (
     select source_file, source_row,
@@ -42,7 +49,7 @@ with flags as (
         bool_or(criterion = 'clean') as flagged_clean,
         bool_or(criterion = 'living') as flagged_living
     from quality.record_flags
-    where unit_code = $unit and severity = 'blocking'
+    where unit_code = $unit
     group by all
 )
 select
@@ -60,6 +67,8 @@ left join marts.dim_registry_persons reg on reg.so_dinh_danh = l.so_dinh_danh
 left join flags on flags.source_file = r.source_file and flags.source_row = r.source_row
 where r.unit_code = $unit
 """
+
+_INTEGRITY_BATCH_SQL = "select * from quality.extract_integrity where unit_code = $unit"
 
 # The previous accepted snapshot of a unit: the latest publication from another load than the current one.
 _PREVIOUS_ACCEPTED_ROWS_SQL = """
@@ -119,6 +128,7 @@ class ExpectationOutcome:
     blocking: bool
     success: bool
     observed: str
+    gate: str | None = None  # the integrity gate an expectation belongs to (its suite meta "gate")
 
 
 def load_suite_definitions(suites_dir: Path = SUITES_DIR, names: tuple[str, ...] = CRITERIA) -> dict[str, dict]:
@@ -133,17 +143,26 @@ def national_batch(con: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFrame:
     return con.sql(_NATIONAL_BATCH_SQL, params={"as_of": as_of}).df()
 
 
-def row_count_parameters(con: duckdb.DuckDBPyConnection, unit_code: str, band: dict[str, float]) -> dict[str, Any]:
+def integrity_batch(con: duckdb.DuckDBPyConnection, unit_code: str) -> pd.DataFrame:
+    """The unit's one row of quality.extract_integrity (the measures of its extract as a whole)."""
+    return con.sql(_INTEGRITY_BATCH_SQL, params={"unit": unit_code}).df()
+
+
+def previous_accepted_rows(con: duckdb.DuckDBPyConnection, unit_code: str) -> int | None:
+    return con.sql(_PREVIOUS_ACCEPTED_ROWS_SQL, params={"unit": unit_code}).fetchall()[0][0]
+
+
+def row_count_parameters(previous: int | None, band: dict[str, float | None]) -> dict[str, Any]:
     """Suite parameters bounding a unit's row count by its previous accepted snapshot.
 
     Without a previous accepted snapshot (a unit's first publication) any non-empty extract passes.
     """
-    previous = con.sql(_PREVIOUS_ACCEPTED_ROWS_SQL, params={"unit": unit_code}).fetchall()[0][0]
     if previous is None:
         return {"row_count_min": 1, "row_count_max": None}
+    maximum = band.get("max_ratio")
     return {
         "row_count_min": max(1, int(previous * band["min_ratio"])),
-        "row_count_max": int(previous * band["max_ratio"]) + 1,
+        "row_count_max": None if maximum is None else int(previous * maximum) + 1,
     }
 
 
@@ -162,13 +181,18 @@ class GateRunner:
     ):
         self.suite_definitions = suite_definitions or load_suite_definitions()
         self.national_definition = load_suite_definitions(names=(NATIONAL_SUITE,))[NATIONAL_SUITE]
+        self.integrity_definition = load_suite_definitions(names=(INTEGRITY_SUITE,))[INTEGRITY_SUITE]
         self.project_dir = project_dir
         self.docs_dir = docs_dir
         self.result_ids: list[Any] = []
 
     @property
-    def row_count_band(self) -> dict[str, float]:
-        return self.suite_definitions["sufficient"]["meta"]["row_count_band"]
+    def row_count_band(self) -> dict[str, float | None]:
+        return self.integrity_definition["meta"]["row_count_band"]
+
+    @property
+    def integrity_gates(self) -> tuple[str, ...]:
+        return integrity_gates(self.integrity_definition)
 
     @cached_property
     def context(self):
@@ -203,19 +227,30 @@ class GateRunner:
         return self._checkpoint("unit_gates", "unit_records", self.suite_definitions)
 
     @cached_property
+    def integrity_checkpoint(self):
+        return self._checkpoint("unit_integrity", "unit_extracts", {INTEGRITY_SUITE: self.integrity_definition})
+
+    @cached_property
     def national_checkpoint(self):
         return self._checkpoint("national_gate", "units", {NATIONAL_SUITE: self.national_definition})
 
-    def run(
-        self, unit_code: str, batch: pd.DataFrame, parameters: dict[str, Any] | None = None, run_name: str = "adhoc"
-    ) -> list[ExpectationOutcome]:
-        """Validate one unit's batch against the four suites; `parameters` fill the suites' $PARAMETERs."""
-        parameters = {"row_count_min": 1, "row_count_max": None, **(parameters or {})}
+    def run(self, unit_code: str, batch: pd.DataFrame, run_name: str = "adhoc") -> list[ExpectationOutcome]:
+        """Validate one unit's records against the four input-quality suites."""
         result = self.unit_checkpoint.run(
-            batch_parameters={"dataframe": batch}, expectation_parameters=parameters,
-            run_id=_run_identifier(f"{run_name}.{unit_code}"),
+            batch_parameters={"dataframe": batch}, run_id=_run_identifier(f"{run_name}.{unit_code}"),
         )
         return self._outcomes(unit_code, result, self.suite_definitions)
+
+    def run_integrity(
+        self, unit_code: str, batch: pd.DataFrame, parameters: dict[str, Any] | None = None, run_name: str = "adhoc"
+    ) -> list[ExpectationOutcome]:
+        """Validate one unit's integrity row; `parameters` fill the suite's $PARAMETERs (the row-count floor)."""
+        parameters = {"row_count_min": 1, "row_count_max": None, **(parameters or {})}
+        result = self.integrity_checkpoint.run(
+            batch_parameters={"dataframe": batch}, expectation_parameters=parameters,
+            run_id=_run_identifier(f"{run_name}.{unit_code}.integrity"),
+        )
+        return self._outcomes(unit_code, result, {INTEGRITY_SUITE: self.integrity_definition})
 
     def run_national(self, batch: pd.DataFrame, run_name: str = "adhoc") -> list[ExpectationOutcome]:
         result = self.national_checkpoint.run(
@@ -239,6 +274,7 @@ class GateRunner:
                     blocking=blocking,
                     success=bool(item.success),
                     observed=_observed(item.result),
+                    gate=(config.meta or {}).get("gate"),
                 ))
         return outcomes
 
@@ -248,6 +284,28 @@ class GateRunner:
             return None
         self.context.build_data_docs(site_names=[DATA_DOCS_SITE], resource_identifiers=self.result_ids)
         return self.docs_dir / "index.html"
+
+
+def integrity_gates(definition: dict) -> tuple[str, ...]:
+    """The integrity suite's gates, in the order of their first expectation."""
+    return tuple(dict.fromkeys(e["meta"]["gate"] for e in definition["expectations"]))
+
+
+def hold_reasons(
+    definition: dict, outcomes: list[ExpectationOutcome], measures: dict[str, Any], previous_rows: int | None
+) -> dict[str, str]:
+    """Gate -> the Vietnamese sentence a unit reads on why its extract is held, with the measure and its bound."""
+    failed = {(o.gate, o.column) for o in outcomes if o.gate and not o.success}
+    band = definition["meta"]["row_count_band"]
+    reasons: dict[str, str] = {}
+    for expectation in definition["expectations"]:
+        gate, column = expectation["meta"]["gate"], expectation["kwargs"]["column"]
+        if (gate, column) not in failed:
+            continue
+        values = {**measures, **expectation["kwargs"], "min_ratio": band["min_ratio"], "previous_rows": previous_rows}
+        sentence = expectation["meta"]["reason_vi"].format(**values)
+        reasons[gate] = f"{reasons[gate]} {sentence}" if gate in reasons else sentence
+    return reasons
 
 
 def _point_data_docs_at(context, docs_dir: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -24,7 +25,26 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="snapshot date YYYY-MM-DD (default: today)")
     parser.add_argument("--defect-scale", type=float, default=1.0,
                         help="multiply every defect rate (0 = no record defects; default 1)")
+    parser.add_argument("--rate", action="append", default=[], metavar="DEFECT=SHARE",
+                        help="set one defect rate after --defect-scale, e.g. --rate blank_id=0.10 "
+                             "--rate not_in_registry=0.05 (names as in DefectRates; repeatable)")
     return parser.parse_args(argv)
+
+
+def defect_rates(defect_scale: float, settings: list[str]) -> DefectRates:
+    """The default rates times `defect_scale`, then each `DEFECT=SHARE` setting; ValueError on a bad one."""
+    rates = DefectRates().scaled(defect_scale)
+    known = rates.as_dict()
+    changes: dict[str, float] = {}
+    for setting in settings:
+        name, _, value = setting.partition("=")
+        if name not in known:
+            raise ValueError(f"unknown defect {name!r} in --rate {setting!r}; known: {', '.join(known)}")
+        share = float(value)
+        if not 0.0 <= share <= 1.0:
+            raise ValueError(f"--rate {setting!r}: a share between 0 and 1 is needed")
+        changes[name] = share
+    return replace(rates, **changes)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,8 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         print("--seed and --defect-scale must be non-negative", file=sys.stderr)
         return 2
     started = time.perf_counter()
-    rates = DefectRates().scaled(args.defect_scale)
     try:
+        rates = defect_rates(args.defect_scale, args.rate)
         summary = generate(args.out, args.scale, args.seed, args.registry_size, args.as_of, rates)
     except (FileExistsError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -9,11 +9,13 @@ required column), a few units send one more bad file each, in their own shape:
 * ``formula_injection``: the current file, with spreadsheet-formula text in a few cells, which must be
   read as text;
 * ``hostile_headers``: the current file, with extra columns whose headers are very long, hold quotes,
-  semicolons or a newline, are blank, repeat a template column, or name a lineage column.
+  semicolons or a newline, are blank, repeat a template column, or name a lineage column;
+* ``shifted_columns``: the current file from a broken export, the date of birth and sex values swapped
+  under their headers on every row (the pipeline holds the unit as a whole: ``columns_shifted``).
 
 The re-sent and copied files are dated on or after the unit's good current file, so the pipeline
 rejects them and keeps that current file: no unit's current data or quality gates change because of
-them. Only the formula and hostile-header units send different current data (extra text, extra columns).
+them. Only the formula, hostile-header and shifted-column units send different current data.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ FORMULAS = ('=HYPERLINK("http://x","y")', "+SUM(1)", "@cmd", "=1+2", "-2+3")
 LONG_HEADER = "Ghi chú " + "rất dài " * 120
 HOSTILE_HEADERS = (LONG_HEADER, 'Ghi chú "nội bộ"; DROP TABLE raw.extracts; --', "Nơi làm việc\n(cũ)", "",
                    "source_file")
+SWAPPED_COLUMNS = ("ngay_sinh", "gioi_tinh")  # what a shifted_columns file exchanges
 BAD_FILE_STREAM = 21  # random stream id (see generate.py) for the dates of re-sent files
 
 
@@ -72,6 +75,17 @@ def hostile_columns(rows: Table, shape: FileShape) -> list[tuple[str, list[str |
     ]
 
 
+def swap_columns(header: list[str], body: list[list], columns: Sequence[str], shape: FileShape) -> list[list]:
+    """The body with the values of SWAPPED_COLUMNS exchanged on every row, headers left in place."""
+    first, second = (header.index(shape.label(column)) for column in SWAPPED_COLUMNS)
+    swapped = []
+    for row in body:
+        row = list(row)
+        row[first], row[second] = row[second], row[first]
+        swapped.append(row)
+    return swapped
+
+
 def _truncated(shape: FileShape, header: list[str], body: list[list], stamp: datetime, titles: Sequence[str],
                columns: list[str]) -> tuple[bytes, int]:
     """The file cut a third of the way into the row two thirds down; returns the complete rows kept."""
@@ -93,6 +107,8 @@ def render_extract(kind: str, layout: FileLayout, columns: Sequence[str], rows: 
     if kind == "formula_injection":
         rows = inject_formulas(rows)
     header, body = extract_grid(rows, columns, shape, appended)
+    if kind == "shifted_columns":
+        body = swap_columns(header, body, columns, shape)
     cells = cell_columns(columns, shape, len(appended))
     if kind == "header_only":
         return extract_bytes(shape, header, [], stamp, titles, cells), 0

@@ -53,8 +53,9 @@ YEAR_DAYS = 365.25
 @dataclass(frozen=True)
 class DefectRates:
     """How often each defect occurs: the share of a file's rows (record-level defects) or of a unit's
-    records (person-level defects: the last six fields). Defaults keep every single defect well below
-    the 5 % per unit at which a unit's quality gate fails. ``docs/synthetic-data.md`` explains each."""
+    records (person-level defects: the last six fields). The defaults are one picture of the world,
+    milder than the 2025 figures; the command line's ``--rate`` sets any of them. ``docs/synthetic-data.md``
+    explains each."""
 
     # identity (one per row)
     blank_id: float = 0.02

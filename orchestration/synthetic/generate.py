@@ -180,7 +180,7 @@ def _unit_files(seed: int, plan: UnitPlan, current: Table, leavers: Table, ref: 
         files.append(ExtractFile(newest, code, "missing_required_column", fmt, current, columns, layout=layout))
     else:
         kind = "stale_current" if plan.stale else "current"
-        if plan.bad_file in ("formula_injection", "hostile_headers"):
+        if plan.bad_file in ("formula_injection", "hostile_headers", "shifted_columns"):
             kind = plan.bad_file  # the current file itself carries the defect
         share = BAD_UNIT_BLANK_ID_SHARE if plan.bad_ids else None
         files.append(ExtractFile(newest, code, kind, fmt, current, blank_id_share=share, layout=layout))

@@ -37,7 +37,7 @@ EXTRA_LABELS = {
 }
 HEADER_STYLES = ("canonical", "printed", "upper_ascii", "english")
 # Whole-file defects a few units send (see bad_files.py), in the order units are picked for them.
-BAD_FILE_KINDS = ("duplicate", "header_only", "truncated", "formula_injection", "hostile_headers")
+BAD_FILE_KINDS = ("duplicate", "header_only", "truncated", "formula_injection", "hostile_headers", "shifted_columns")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "": ""}
 
 
@@ -155,14 +155,16 @@ def plan_bad_files(rng: np.random.Generator, shapes: Sequence[FileShape], exclud
                    with_older: set[int]) -> dict[int, str]:
     """One unit per bad-file kind, none of them already special (``excluded``). A duplicate needs a
     previous month to copy; a header-only file needs a shape that has a header (not JSON); a file cut
-    mid-row needs rows in its bytes (not a compressed XLSX)."""
+    mid-row needs rows in its bytes (not a compressed XLSX); swapped columns are written as text (not XLSX)."""
     order = [int(i) for i in rng.permutation(len(shapes)) if int(i) not in excluded]
     chosen: dict[int, str] = {}
     for kind in BAD_FILE_KINDS:
         for unit in order:
             fits = {"duplicate": unit in with_older,
                     "header_only": shapes[unit].file_format not in ("json", "jsonl"),
-                    "truncated": shapes[unit].file_format != "xlsx"}.get(kind, True)
+                    "truncated": shapes[unit].file_format != "xlsx",
+                    # text cells only: an XLSX writes dates as date cells
+                    "shifted_columns": shapes[unit].file_format not in ("xlsx",)}.get(kind, True)
             if unit not in chosen and fits:
                 chosen[unit] = kind
                 break
