@@ -16,6 +16,7 @@ from orchestration.jobs import retrain_job, shared_inputs_job, unit_pipeline_job
 from orchestration.link.assets import linkage_quality, record_links, splink_model
 from orchestration.publish.assets import civil_servants, exports, feedback_workbooks
 from orchestration.quality.assets import gate_results, scorecard
+from orchestration.quality.ranking import ranking_models
 from orchestration.resources import LinkageSettings, PublishSettings, WarehouseResource
 from orchestration.schedules import shared_inputs_schedule, unit_schedules
 from orchestration.sensors import new_extracts
@@ -28,7 +29,7 @@ defs = dg.Definitions(
         raw_extracts, landing_inventory, raw_registry,
         reference_seeds, conform_models,
         splink_model, record_links, linkage_quality,
-        record_flag_models, gate_results, scorecard,
+        record_flag_models, gate_results, scorecard, ranking_models,
         civil_servants, feedback_workbooks, exports,
         trail_report,
     ],

@@ -1,5 +1,6 @@
 """Publish: atomic per-unit publication, feedback workbooks, and what shared outputs may carry."""
 
+import re
 import shutil
 
 import duckdb
@@ -45,7 +46,7 @@ def test_feedback_workbook_opens_and_lists_only_its_units_records(pipeline: Pipe
     paths = sorted((pipeline.data_dir / "reports" / "feedback" / unit).glob("*_phan_hoi.xlsx"))
     assert paths
     workbook = load_workbook(paths[-1], read_only=True)
-    assert workbook.sheetnames == ["Tổng hợp", "Hồ sơ cần sửa"]
+    assert workbook.sheetnames == ["Tổng hợp", "Hồ sơ cần sửa", "Kiểm tra tệp", "Xếp hạng"]
     rows = list(workbook["Hồ sơ cần sửa"].iter_rows(values_only=True))
     assert rows[0][:3] == ("Mã hồ sơ", "Tệp nguồn", "Dòng")
     flags = pipeline.scalar("select count(*) from quality.record_flags where unit_code = ?", [unit])
@@ -59,6 +60,73 @@ def test_every_unit_with_an_extract_gets_a_workbook(pipeline: PipelineData):
     units = {u for (u,) in pipeline.query("select distinct unit_code from raw.extracts")}
     with_workbook = {p.parent.name for p in (pipeline.data_dir / "reports" / "feedback").glob("*/*.xlsx")}
     assert units == with_workbook
+
+
+# English words a sentence of the workbook would show if it were not in Vietnamese, and rule codes.
+ENGLISH_WORDS = {
+    "the", "and", "of", "is", "are", "not", "to", "in", "for", "with", "on", "was", "were", "be", "by", "or",
+    "this", "that", "please", "record", "records", "registry", "unit", "units", "held", "published", "blocking",
+    "warning", "rule", "gate", "extract", "file", "date", "birth", "name", "sex", "rank", "missing", "invalid",
+    "unknown", "duplicate", "person", "status", "category", "address", "hometown", "quality", "correct",
+    "sufficient", "clean", "living", "pass", "rate", "none", "true", "false", "null", "nan", "outcome",
+}
+# Columns that echo what the unit or the registry holds (record ids, file names, values sent) are data.
+DATA_HEADERS = {"Mã hồ sơ", "Tệp nguồn", "Giá trị đơn vị gửi", "Dữ liệu dân cư"}
+
+
+def english_in_visible_cells(path) -> list[tuple[str, str, str]]:
+    """(sheet, cell, text) of every visible cell holding an English word or a snake_case code."""
+    found = []
+    for sheet in load_workbook(path):
+        hidden = {letter for letter, dimension in sheet.column_dimensions.items() if dimension.hidden}
+        headers = {}
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.column_letter in hidden or not isinstance(cell.value, str):
+                    continue
+                if cell.value in DATA_HEADERS:
+                    headers[cell.column_letter] = cell.value
+                    continue
+                if cell.column_letter in headers and cell.row > 1:
+                    continue
+                # Whole words: a Vietnamese word such as "Toàn" is not the English "to".
+                words = {w.lower() for w in re.findall(r"\w+", cell.value)}
+                if words & ENGLISH_WORDS or re.search(r"\b[a-z]+_[a-z0-9_]+\b", cell.value):
+                    found.append((sheet.title, cell.coordinate, cell.value))
+    return found
+
+
+def test_workbooks_speak_vietnamese_in_every_visible_cell(pipeline: PipelineData):
+    held = pipeline.scalar("select any_value(unit_code) from published.snapshots where outcome = 'held'")
+    units = [held, *published_units(pipeline)[:3]]
+    for unit in units:
+        (path,) = sorted((pipeline.data_dir / "reports" / "feedback" / unit).glob("*_phan_hoi.xlsx"))[-1:]
+        assert english_in_visible_cells(path) == [], unit
+    # Every row says what happens to its record; the rule code stays, hidden, in the last column.
+    workbook = load_workbook(sorted((pipeline.data_dir / "reports" / "feedback" / held).glob("*.xlsx"))[-1])
+    summary = {row[0]: row[1] for row in workbook["Tổng hợp"].iter_rows(values_only=True) if row and row[0]}
+    assert summary["Kết quả"] == "Tạm giữ cả tệp, chưa công bố" and "tạm giữ" in summary["Lý do tạm giữ"]
+    problems = workbook["Hồ sơ cần sửa"]
+    assert problems.column_dimensions["L"].hidden
+    handled = {row[10] for row in problems.iter_rows(min_row=2, values_only=True)}
+    assert handled == {"Chưa công bố: cả tệp đang bị tạm giữ"}
+    published_unit = published_units(pipeline)[0]
+    workbook = load_workbook(sorted((pipeline.data_dir / "reports" / "feedback" / published_unit).glob("*.xlsx"))[-1])
+    handled = {row[10] for row in workbook["Hồ sơ cần sửa"].iter_rows(min_row=2, values_only=True)}
+    assert handled <= {"Đã công bố, kèm cảnh báo", "Chưa công bố cho đến khi sửa"} and handled
+    ranking = list(workbook["Xếp hạng"].iter_rows(min_row=3, values_only=True))
+    assert [row[0] for row in ranking] == ["Đúng", "Đủ", "Sạch", "Sống", "Chung (trung bình bốn tiêu chí)"]
+    assert all(1 <= row[2] <= row[3] == 62 for row in ranking)
+
+
+def test_the_english_detector_finds_english(tmp_path):
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.active.append(["Tiêu chí", "The record was not linked to the population registry."])
+    workbook.active.append(["Mã quy tắc", "correct.id_missing"])
+    workbook.save(tmp_path / "w.xlsx")
+    assert [cell for _, cell, _ in english_in_visible_cells(tmp_path / "w.xlsx")] == ["B1", "B2"]
 
 
 @pytest.mark.parametrize("text", ['=HYPERLINK("http://x","y")', "+SUM(1)", "-2+3", "@cmd"])

@@ -270,8 +270,8 @@ def test_each_flag_has_its_documented_criterion_and_severity(flagged: FlaggedRec
 def test_both_sides_of_a_person_in_two_units_name_the_other_unit(flagged: FlaggedRecords):
     details = {(f, r): d for f, r, _, rule, _, d in flagged.rows if rule == "person_in_two_units"}
     here, there = flagged.failing["person_in_two_units"]
-    assert "hue" in details[here] and "transfer" in details[here]
-    assert "ha-noi" in details[there] and "transfer" in details[there]
+    assert "Thành phố Huế" in details[here] and "chuyển công tác" in details[here]
+    assert "Thành phố Hà Nội" in details[there] and "chuyển công tác" in details[there]
 
 
 def test_details_carry_no_personal_values(flagged: FlaggedRecords):
@@ -280,3 +280,24 @@ def test_details_carry_no_personal_values(flagged: FlaggedRecords):
         personal |= {person_id, person_id[-6:], name, born.strftime("%d/%m/%Y"), born.isoformat()}
     for *_, detail in flagged.rows:
         assert not any(value in detail for value in personal), detail
+
+
+VIETNAMESE_LETTERS = "àáảãạăắằẳẵặâấầẩẫậèéẻẽẹêếềểễệìíỉĩịòóỏõọôốồổỗộơớờởỡợùúủũụưứừửữựỳýỷỹỵđ"
+
+
+def test_every_rule_has_a_vietnamese_label_and_shows_a_real_column():
+    from orchestration.quality.rules import rule_catalogue
+
+    spec = yaml.safe_load((PROJECT_ROOT / "dbt_project" / "models" / "marts" / "_marts.yml").read_text("utf-8"))
+    record_columns = {c["name"] for c in next(m for m in spec["models"]
+                                              if m["name"] == "fct_civil_servant_records")["columns"]}
+    catalogue = rule_catalogue()
+    assert set(catalogue) == set(documented_rules())
+    for rule in catalogue.values():
+        assert re.search(f"[{VIETNAMESE_LETTERS}]", rule.label_vi.lower()), rule
+        assert rule.field is None or rule.field in record_columns, rule
+
+
+def test_details_are_vietnamese_sentences(flagged: FlaggedRecords):
+    for *_, rule, _, detail in flagged.rows:
+        assert detail.endswith(".") and not re.search(r"\b(the|is|not|record|registry)\b", detail), (rule, detail)

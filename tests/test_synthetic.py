@@ -643,3 +643,31 @@ def test_bad_unit_has_many_blank_ids(run: GenerationSummary, truth: list[dict]) 
     share = sum("blank_id" in labels_of(t) for t in rows if t["source_file"] == newest) / sum(
         t["source_file"] == newest for t in rows)
     assert 0.3 < share < 0.5
+
+
+# ---------------------------------------------------------------- the defect-rate knobs
+
+
+def test_rate_settings_override_the_scaled_defaults() -> None:
+    from orchestration.synthetic.__main__ import defect_rates
+
+    rates = defect_rates(2.0, ["blank_id=0.15", "not_in_registry=0.05"])
+    assert rates.blank_id == 0.15 and rates.not_in_registry == 0.05
+    assert rates.old_cmnd == pytest.approx(2 * DefectRates().old_cmnd)
+    for bad in (["blank_id=1.5"], ["no_such_defect=0.1"], ["blank_id=many"]):
+        with pytest.raises(ValueError):
+            defect_rates(1.0, bad)
+
+
+def test_the_command_line_sets_a_defect_rate(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "orchestration.synthetic", "--out", str(tmp_path / "out"), "--scale", "0.002",
+               "--seed", "5", "--registry-size", "8000", "--as-of", AS_OF.isoformat(), "--rate", "blank_id=0.30"]
+    subprocess.run(command, cwd=REPO, check=True, capture_output=True, text=True)
+    with (tmp_path / "out" / "truth" / "files.csv").open(encoding="utf-8") as handle:
+        current = {f["source_file"] for f in csv.DictReader(handle) if f["kind"] == "current"}
+    truth = [t for t in pq.read_table(tmp_path / "out" / "truth" / "records.parquet").to_pylist()
+             if t["source_file"] in current]
+    share = sum("blank_id" in labels_of(t) for t in truth) / len(truth)
+    assert 0.27 < share < 0.33
+    refused = subprocess.run([*command[:-1], "blank_id=3"], cwd=REPO, capture_output=True, text=True)
+    assert refused.returncode == 2 and "between 0 and 1" in refused.stderr

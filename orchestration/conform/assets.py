@@ -21,6 +21,8 @@ from orchestration.units import unit_partitions
 
 CONFORM_SELECT = "path:models/staging path:models/intermediate path:models/marts"
 QUALITY_SELECT = "path:models/marts/quality"
+# The monthly ranking reads the scorecard the gate step writes: built after it (orchestration/quality/ranking.py).
+RANKING_SELECT = "path:models/marts/ranking"
 
 
 # dagster-dbt adds the asset selection itself; tests run once every parent they read is built.
@@ -85,7 +87,7 @@ def dbt_docs_page(warehouse: WarehouseResource) -> dg.MetadataValue:
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     select=CONFORM_SELECT,
-    exclude=QUALITY_SELECT,
+    exclude=f"{QUALITY_SELECT} {RANKING_SELECT}",
     name="conform_models",
     partitions_def=unit_partitions,
     backfill_policy=SINGLE_RUN,

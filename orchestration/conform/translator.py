@@ -27,7 +27,7 @@ class CbccvcTranslator(DagsterDbtTranslator):
         return AssetKey([schema, relation])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        if "quality" in dbt_resource_props.get("fqn", []):
+        if {"quality", "ranking"} & set(dbt_resource_props.get("fqn", [])):
             return "quality"
         return "conform"
 

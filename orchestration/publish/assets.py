@@ -5,10 +5,9 @@ import dagster as dg
 
 from orchestration.asset_defaults import unit_asset
 from orchestration.publish.exports import write_exports
-from orchestration.publish.feedback import write_feedback_workbook
+from orchestration.publish.feedback import write_unit_feedback
 from orchestration.publish.publication import failed_blocking_gates, publish_unit
 from orchestration.resources import PublishSettings, WarehouseResource
-from orchestration.units import source_units
 from orchestration.warehouse import ensure_warehouse
 
 
@@ -50,27 +49,23 @@ def civil_servants(
 @unit_asset(
     key=["publish", "feedback_workbooks"],
     group_name="publish",
-    deps=[["published", "civil_servants"]],
+    deps=[["published", "civil_servants"], ["quality", "unit_ranking"], ["quality", "extract_columns"]],
     kinds={"excel"},
     description=(
-        "One XLSX workbook per unit, in Vietnamese, sent back to the unit: a summary sheet with its scorecard "
-        "and a sheet of records to fix, one row per problem (rule, value sent, registry value where it helps). "
-        "Written to reports/feedback/<unit>/<extract date>_phan_hoi.xlsx."
+        "One XLSX workbook per unit, entirely in Vietnamese, sent back to the unit: what happened to its extract "
+        "(and why it was held), its scorecard, one row per problem to fix with what happens to the record, the "
+        "extract column by column, and its place in the monthly ranking. Written to "
+        "reports/feedback/{unit}/{extract date}_phan_hoi.xlsx."
     ),
 )
 def feedback_workbooks(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    names = {unit.unit_code: unit.name for unit in source_units()}
     written, problems = [], 0
     with warehouse.connect() as con:
         for unit_code in context.partition_keys:
-            extract = con.execute(
-                "select max(extract_date) from marts.fct_civil_servant_records where unit_code = ?", [unit_code]
-            ).fetchall()[0][0]
-            if extract is None:
-                continue
-            path = warehouse.reports_path / "feedback" / unit_code / f"{extract.isoformat()}_phan_hoi.xlsx"
-            problems += write_feedback_workbook(con, unit_code, names[unit_code], path)
-            written.append(path)
+            workbook = write_unit_feedback(con, warehouse.reports_path, unit_code)
+            if workbook is not None:
+                written.append(workbook[0])
+                problems += workbook[1]
     metadata = {"workbooks": len(written), "problems_listed": problems,
                 "workbook_links": workbook_links(warehouse, written)}
     if len(written) == 1:

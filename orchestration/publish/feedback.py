@@ -1,7 +1,10 @@
-"""Per-unit feedback workbooks (XLSX, Vietnamese labels): the unit's scorecard and every record to fix.
+"""Per-unit feedback workbooks (XLSX, entirely in Vietnamese): what happened to the unit's extract, its
+scorecard, every record to fix and what happens to that record, how the extract looks column by column, and
+the unit's place in the monthly ranking.
 
-Only the unit's own records appear. Cells that begin with = + - @ are neutralised (a leading
-apostrophe) so that nothing a unit sent can run as a formula when the workbook is opened.
+Only the unit's own records appear. Cells that begin with = + - @ are neutralised (a leading apostrophe)
+so that nothing a unit sent can run as a formula when the workbook is opened. Rule codes stay in the last,
+hidden column for the data team; everything visible is a Vietnamese sentence or a value the unit sent.
 """
 
 from __future__ import annotations
@@ -12,25 +15,21 @@ from pathlib import Path
 import duckdb
 from openpyxl import Workbook
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
-CRITERIA_VI = {"correct": "Đúng", "sufficient": "Đủ", "clean": "Sạch", "living": "Sống"}
-SEVERITY_VI = {"blocking": "Chặn (không công bố)", "warning": "Cảnh báo"}
+from orchestration.quality.rules import rule_catalogue
+
+CRITERIA_VI = {"correct": "Đúng", "sufficient": "Đủ", "clean": "Sạch", "living": "Sống",
+               "overall": "Chung (trung bình bốn tiêu chí)"}
+SEVERITY_VI = {"blocking": "Lỗi phải sửa", "warning": "Cảnh báo"}
+OUTCOME_VI = {"published": "Đã công bố", "held": "Tạm giữ cả tệp, chưa công bố"}
+# What happens to a record the row is about: the unit's extract held, the record published, or not.
+HANDLING_VI = {"held": "Chưa công bố: cả tệp đang bị tạm giữ",
+               "published": "Đã công bố, kèm cảnh báo",
+               "quarantined": "Chưa công bố cho đến khi sửa"}
 _FORMULA_STARTS = ("=", "+", "-", "@")
-
-# The value the unit sent that each rule is about (column of marts.fct_civil_servant_records).
-RULE_FIELDS = {
-    "id_invalid": "so_dinh_danh", "id_old_cmnd": "so_dinh_danh", "id_structure": "so_dinh_danh",
-    "id_wrong": "so_dinh_danh", "dob_invalid": "ngay_sinh_sent", "dob_placeholder": "ngay_sinh_sent",
-    "dob_implausible": "ngay_sinh_sent", "sex_invalid": "gioi_tinh_sent", "rank_malformed": "ma_ngach",
-    "rank_unknown": "ma_ngach", "coefficient_off_scale": "he_so_luong", "category_unknown": "loai_sent",
-    "status_unknown": "trang_thai_sent", "deceased_but_active": "trang_thai_sent",
-    "past_retirement_age": "ngay_sinh_sent", "address_pre_2025": "noi_thuong_tru",
-    "address_unresolved": "noi_thuong_tru", "record_not_updated": "ngay_cap_nhat",
-    "recruited_under_18": "ngay_tuyen_dung", "duplicate_record_id": "ma_ho_so",
-    "name_differs_from_registry": "ho_va_ten_sent", "dob_differs_from_registry": "ngay_sinh_sent",
-    "dob_year_only": "ngay_sinh_sent", "sex_differs_from_registry": "gioi_tinh_sent", "id_missing": "so_dinh_danh",
-    "duplicate_person": "ma_ho_so", "hometown_not_2025": "que_quan",
-}
+_PERCENT = "0.0%"
 
 _PROBLEMS_SQL = """
 select f.ma_ho_so, f.source_file, f.source_row, f.criterion, f.rule, f.severity, f.detail,
@@ -42,17 +41,34 @@ select f.ma_ho_so, f.source_file, f.source_row, f.criterion, f.rule, f.severity,
         when f.rule = 'name_differs_from_registry' then g.ho_va_ten
         when f.rule = 'sex_differs_from_registry' then case g.gioi_tinh when 'nam' then 'Nam' when 'nu' then 'Nữ' end
         when f.rule = 'deceased_but_active' then 'Đã mất ' || coalesce(strftime(g.ngay_mat, '%d/%m/%Y'), '')
-    end as registry_value
+    end as registry_value,
+    p.source_row is not null as published
 from quality.record_flags f
 join marts.fct_civil_servant_records r using (source_file, source_row)
 left join link.record_links l using (source_file, source_row)
 left join marts.dim_registry_persons g on g.so_dinh_danh = l.so_dinh_danh
+left join published.civil_servants p using (source_file, source_row)
 where f.unit_code = ?
 order by f.source_row, f.criterion, f.rule
 """
 
-_HEADERS = ("Mã hồ sơ", "Tệp nguồn", "Dòng", "Tiêu chí", "Quy tắc", "Mức độ", "Nội dung cần sửa",
-            "Giá trị đơn vị gửi", "Dữ liệu CSDLQG về dân cư")
+_COLUMNS_SQL = """
+select c.column_label_vi, c.required, c.rows_read, c.blank_rows, c.blank_share, c.misplaced_rows, c.misplaced_share
+from quality.extract_columns c
+join reference.ref_template_columns t using (column_name)
+where c.unit_code = ?
+order by t.column_name = 'ma_ho_so' desc, c.required desc, c.column_label_vi
+"""
+
+_RANKING_SQL = """
+select criterion, pass_rate, unit_rank, units_ranked, previous_rank, rank_change, month
+from quality.unit_ranking
+where unit_code = $unit and month = (select max(month) from quality.unit_ranking)
+order by list_position(['correct', 'sufficient', 'clean', 'living', 'overall'], criterion)
+"""
+
+_HEADERS = ("Mã hồ sơ", "Tệp nguồn", "Dòng", "Tiêu chí", "Vấn đề", "Mức độ", "Nội dung cần sửa", "Trường",
+            "Giá trị đơn vị gửi", "Dữ liệu dân cư", "Xử lý hồ sơ", "Mã quy tắc")
 
 
 def neutralise(value: object) -> object:
@@ -63,49 +79,145 @@ def neutralise(value: object) -> object:
 
 
 def _value_case() -> str:
-    branches = " ".join(f"when '{rule}' then cast(r.{column} as varchar)" for rule, column in RULE_FIELDS.items())
+    branches = " ".join(f"when '{rule.name}' then cast(r.{rule.field} as varchar)"
+                        for rule in rule_catalogue().values() if rule.field)
     return f"case f.rule {branches} end"
+
+
+def _field_labels(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Rule -> the Vietnamese label of the column whose value is shown (a `_sent` column is its template column)."""
+    labels = dict(con.execute("select column_name, label_vi from reference.ref_template_columns").fetchall())
+    return {rule.name: labels.get(rule.field.removesuffix("_sent"), "") for rule in rule_catalogue().values()
+            if rule.field}
+
+
+def _bold_header(sheet: Worksheet, row: int = 1) -> None:
+    for cell in sheet[row]:
+        cell.font = Font(bold=True)
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(con.execute("select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+                            [schema, table]).fetchall()[0][0])
+
+
+def _summary_sheet(sheet: Worksheet, con: duckdb.DuckDBPyConnection, unit_code: str, unit_name: str) -> str | None:
+    """The unit's outcome and scorecard; returns the outcome of its latest publication decision."""
+    snapshot = con.execute(
+        "select outcome, rows_read, rows_published, rows_quarantined, extract_date, held_reason "
+        "from published.snapshots where unit_code = ? order by decided_at desc limit 1", [unit_code]
+    ).fetchall()
+    scorecard = con.execute(
+        "select criterion, pass_rate, meets_target from quality.scorecard where unit_code = ? "
+        "and load_id = (select max_by(load_id, measured_at) from quality.scorecard where unit_code = ?)",
+        [unit_code, unit_code],
+    ).fetchall()
+    sheet.title = "Tổng hợp"
+    sheet.append(["Phản hồi chất lượng dữ liệu CSDLQG về cán bộ, công chức, viên chức"])
+    sheet["A1"].font = Font(bold=True, size=14)
+    sheet.append(["Đơn vị", unit_name])
+    outcome = None
+    if snapshot:
+        outcome, read, published, quarantined, extract_date, held_reason = snapshot[0]
+        sheet.append(["Ngày dữ liệu", extract_date.strftime("%d/%m/%Y") if isinstance(extract_date, date) else ""])
+        sheet.append(["Kết quả", OUTCOME_VI.get(outcome, outcome)])
+        if held_reason:
+            sheet.append(["Lý do tạm giữ", held_reason])
+        sheet.append(["Số hồ sơ nhận", read])
+        sheet.append(["Số hồ sơ công bố", published])
+        sheet.append(["Số hồ sơ chưa công bố", quarantined])
+    sheet.append([])
+    sheet.append(["Tiêu chí", "Tỷ lệ hồ sơ đạt", "Mục tiêu"])
+    _bold_header(sheet, sheet.max_row)
+    for criterion, rate, meets_target in scorecard:
+        sheet.append([CRITERIA_VI.get(criterion, criterion), round(float(rate), 4),
+                      "Đạt" if meets_target else "Chưa đạt"])
+        sheet.cell(sheet.max_row, 2).number_format = _PERCENT
+    sheet.column_dimensions["A"].width = 28
+    sheet.column_dimensions["B"].width = 60
+    return outcome
+
+
+def _problems_sheet(sheet: Worksheet, con: duckdb.DuckDBPyConnection, unit_code: str, held: bool) -> int:
+    problems = con.execute(_PROBLEMS_SQL.format(value_case=_value_case()), [unit_code]).fetchall()
+    catalogue, fields = rule_catalogue(), _field_labels(con)
+    sheet.append(list(_HEADERS))
+    _bold_header(sheet)
+    for ma_ho_so, source_file, source_row, criterion, rule, severity, detail, sent, registry, published in problems:
+        handling = "held" if held else "published" if published else "quarantined"
+        known = catalogue.get(rule)
+        sheet.append([neutralise(v) for v in (
+            ma_ho_so, source_file, source_row, CRITERIA_VI.get(criterion, criterion),
+            known.label_vi if known else "", SEVERITY_VI.get(severity, severity), detail, fields.get(rule, ""),
+            sent, registry, HANDLING_VI[handling], rule)])
+    # The rule code is for the data team: kept, but hidden from the unit's officer.
+    sheet.column_dimensions[get_column_letter(len(_HEADERS))].hidden = True
+    return len(problems)
+
+
+def _columns_sheet(sheet: Worksheet, con: duckdb.DuckDBPyConnection, unit_code: str) -> None:
+    """How the extract looks column by column: what the integrity gates judge the file on."""
+    sheet.append(["Cột", "Bắt buộc", "Số dòng", "Số dòng để trống", "Tỷ lệ để trống",
+                  "Số giá trị không đúng loại", "Tỷ lệ không đúng loại"])
+    _bold_header(sheet)
+    if not _table_exists(con, "quality", "extract_columns"):
+        return
+    for label, required, rows, blank, blank_share, misplaced, misplaced_share in con.execute(
+            _COLUMNS_SQL, [unit_code]).fetchall():
+        sheet.append([label, "Có" if required else "Không", rows, blank, round(float(blank_share), 4), misplaced,
+                      round(float(misplaced_share), 4)])
+        sheet.cell(sheet.max_row, 5).number_format = _PERCENT
+        sheet.cell(sheet.max_row, 7).number_format = _PERCENT
+
+
+def _movement(rank: int | None, previous: int | None, change: int | None) -> str:
+    if rank is None:
+        return "Chưa được xếp hạng"
+    if previous is None:
+        return "Lần đầu được xếp hạng"
+    if change and change > 0:
+        return f"Tăng {change} bậc"
+    if change and change < 0:
+        return f"Giảm {-change} bậc"
+    return "Giữ nguyên"
+
+
+def _ranking_sheet(sheet: Worksheet, con: duckdb.DuckDBPyConnection, unit_code: str) -> None:
+    """The unit's place in this month's ranking, per criterion and overall."""
+    rows = con.sql(_RANKING_SQL, params={"unit": unit_code}).fetchall() \
+        if _table_exists(con, "quality", "unit_ranking") else []
+    sheet.append([f"Xếp hạng tháng {rows[0][6]:%m/%Y}" if rows else "Chưa có xếp hạng tháng này"])
+    sheet["A1"].font = Font(bold=True, size=12)
+    sheet.append(["Tiêu chí", "Tỷ lệ hồ sơ đạt", "Hạng", "Số đơn vị được xếp hạng", "Hạng tháng trước", "Thay đổi"])
+    _bold_header(sheet, 2)
+    for criterion, rate, rank, units, previous, change, _month in rows:
+        sheet.append([CRITERIA_VI.get(criterion, criterion), None if rate is None else round(float(rate), 4),
+                      rank, units, previous, _movement(rank, previous, change)])
+        sheet.cell(sheet.max_row, 2).number_format = _PERCENT
+    sheet.column_dimensions["A"].width = 34
+
+
+def write_unit_feedback(con: duckdb.DuckDBPyConnection, reports_path: Path, unit_code: str) -> tuple[Path, int] | None:
+    """The unit's workbook for its current extract, at reports/feedback/<unit>/<extract date>_phan_hoi.xlsx;
+    returns its path and the number of problems listed (None when the unit has no current extract)."""
+    found = con.execute(
+        "select max(extract_date), any_value(u.name) from marts.fct_civil_servant_records r "
+        "join reference.ref_source_units u using (unit_code) where unit_code = ?", [unit_code]
+    ).fetchall()
+    extract, unit_name = found[0] if found else (None, None)
+    if extract is None:
+        return None
+    path = reports_path / "feedback" / unit_code / f"{extract.isoformat()}_phan_hoi.xlsx"
+    return path, write_feedback_workbook(con, unit_code, unit_name, path)
 
 
 def write_feedback_workbook(con: duckdb.DuckDBPyConnection, unit_code: str, unit_name: str, path: Path) -> int:
     """Write the unit's workbook; returns the number of problems listed."""
-    snapshot = con.execute(
-        "select outcome, rows_read, rows_published, rows_quarantined, extract_date, failed_gates "
-        "from published.snapshots where unit_code = ? order by decided_at desc limit 1", [unit_code]
-    ).fetchall()
-    scorecard = con.execute(
-        "select criterion, pass_rate from quality.scorecard where unit_code = ? "
-        "and load_id = (select max_by(load_id, snapshot_date) from quality.scorecard where unit_code = ?)",
-        [unit_code, unit_code],
-    ).fetchall()
-    problems = con.execute(_PROBLEMS_SQL.format(value_case=_value_case()), [unit_code]).fetchall()
     workbook = Workbook()
-    summary = workbook.active
-    summary.title = "Tổng hợp"
-    summary.append(["Phản hồi chất lượng dữ liệu CSDLQG CBCCVC"])
-    summary["A1"].font = Font(bold=True, size=14)
-    summary.append(["Đơn vị", unit_name])
-    if snapshot:
-        outcome, read, published, quarantined, extract_date, failed = snapshot[0]
-        summary.append(["Ngày dữ liệu", extract_date.strftime("%d/%m/%Y") if isinstance(extract_date, date) else ""])
-        summary.append(["Kết quả", "Đã công bố" if outcome == "published" else "Tạm giữ, chưa công bố"])
-        summary.append(["Số hồ sơ nhận", read])
-        summary.append(["Số hồ sơ công bố", published])
-        summary.append(["Số hồ sơ chưa công bố", quarantined])
-        if failed:
-            summary.append(["Tiêu chí không đạt", ", ".join(CRITERIA_VI.get(c, c) for c in failed)])
-    summary.append([])
-    summary.append(["Tiêu chí", "Tỷ lệ hồ sơ đạt"])
-    for criterion, rate in scorecard:
-        summary.append([CRITERIA_VI.get(criterion, criterion), round(float(rate), 4)])
-    sheet = workbook.create_sheet("Hồ sơ cần sửa")
-    sheet.append(list(_HEADERS))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for ma_ho_so, source_file, source_row, criterion, rule, severity, detail, sent, registry in problems:
-        sheet.append([neutralise(v) for v in (
-            ma_ho_so, source_file, source_row, CRITERIA_VI.get(criterion, criterion), rule,
-            SEVERITY_VI.get(severity, severity), detail, sent, registry)])
+    outcome = _summary_sheet(workbook.active, con, unit_code, unit_name)
+    problems = _problems_sheet(workbook.create_sheet("Hồ sơ cần sửa"), con, unit_code, held=outcome == "held")
+    _columns_sheet(workbook.create_sheet("Kiểm tra tệp"), con, unit_code)
+    _ranking_sheet(workbook.create_sheet("Xếp hạng"), con, unit_code)
     path.parent.mkdir(parents=True, exist_ok=True)
     workbook.save(path)
-    return len(problems)
+    return problems

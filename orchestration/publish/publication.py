@@ -153,7 +153,7 @@ def _decision(con: duckdb.DuckDBPyConnection, unit_code: str, run_id: str | None
     return decision, rows_read
 
 
-HELD_CONSEQUENCE_VI = ("Toàn bộ tệp được tạm giữ, chưa công bố; dữ liệu đã công bố lần trước của đơn vị được "
+HELD_CONSEQUENCE_VI = ("Toàn bộ tệp được tạm giữ, chưa công bố; dữ liệu đã công bố lần trước của đơn vị (nếu có) được "
                        "giữ nguyên cho đến khi đơn vị gửi lại tệp đã sửa.")
 
 

@@ -9,6 +9,7 @@ import dagster as dg
 import duckdb
 
 from orchestration.asset_defaults import unit_asset, warehouse_asset
+from orchestration.publish.feedback import write_unit_feedback
 from orchestration.publish.publication import hold_unit
 from orchestration.quality.gates import (
     CRITERIA,
@@ -219,6 +220,8 @@ def gate_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource
             unit_gates = tuple(gate for gate in integrity_gates(INTEGRITY) if unit_code in held[gate])
             if unit_gates:
                 hold_unit(con, unit_code, unit_gates, reasons[unit_code], run_id=context.run.run_id)
+                # Its workbook now, with the reason: a one-unit run that fails the check skips publish altogether.
+                write_unit_feedback(con, warehouse.reports_path, unit_code)
                 context.log.warning(f"{unit_code}: held as a whole by gate(s) {', '.join(unit_gates)}")
     docs_index = runner.build_data_docs()
     held_units = {u for units_held in held.values() for u in units_held}

@@ -1,8 +1,9 @@
 {{ config(alias='record_flags') }}
 -- Record-level rules of the four criteria: one row per (record, rule) that fires.
 -- Blocking rules keep a record out of publication; warnings go to the unit's feedback only.
--- `detail` explains the rule without repeating personal values. Every rule is documented, with its
--- severity and what it checks, in _quality.yml (meta.rules) and docs/quality-rules.md.
+-- `detail` is the sentence the unit reads, in Vietnamese, without repeating personal values. Every rule
+-- is documented, with its severity, what it checks and its Vietnamese label, in _quality.yml (meta.rules)
+-- and docs/quality-rules.md.
 {%- set unit_text_columns = ['ho_va_ten', 'co_quan', 'chuc_vu', 'trinh_do_chuyen_mon', 'que_quan', 'noi_thuong_tru'] %}
 with records as (
     select * from {{ ref('fct_civil_servant_records') }}
@@ -42,13 +43,26 @@ record_id_counts as (
     group by all
 ),
 
+-- The template's columns with the label a unit's officer reads.
+template_columns as (
+    select column_name, label_vi from {{ ref('ref_template_columns') }}
+),
+
+unit_names as (
+    select unit_code, name from {{ ref('ref_source_units') }}
+),
+
 required_fields as (
-    {% for field in ['ma_ho_so', 'ho_va_ten', 'ngay_sinh', 'gioi_tinh', 'loai', 'co_quan', 'ma_ngach', 'trang_thai'] -%}
-    {%- set sent = field if field in ['ma_ho_so', 'co_quan', 'ma_ngach'] else field ~ '_sent' %}
-    select unit_code, source_file, source_row, ma_ho_so, '{{ field }}' as field
-    from records where {{ sent }} is null
-    {{ "union all" if not loop.last }}
-    {% endfor %}
+    select blanks.*, template_columns.label_vi as field_label_vi
+    from (
+        {% for field in ['ma_ho_so', 'ho_va_ten', 'ngay_sinh', 'gioi_tinh', 'loai', 'co_quan', 'ma_ngach', 'trang_thai'] -%}
+        {%- set sent = field if field in ['ma_ho_so', 'co_quan', 'ma_ngach'] else field ~ '_sent' %}
+        select unit_code, source_file, source_row, ma_ho_so, '{{ field }}' as field
+        from records where {{ sent }} is null
+        {{ "union all" if not loop.last }}
+        {% endfor %}
+    ) as blanks
+    join template_columns on template_columns.column_name = blanks.field
 ),
 
 -- Records of registry persons, to find the same person on several records.
@@ -78,24 +92,25 @@ same_unit_duplicates as (
 other_unit_records as (
     select
         this.source_file, this.source_row,
-        string_agg(distinct other.unit_code, ', ' order by other.unit_code) as other_units,
+        string_agg(distinct other_unit.name, ', ' order by other_unit.name) as other_units,
         bool_or('chuyen_cong_tac' in (this.trang_thai, other.trang_thai)) as transfer,
         -- Identity as each unit conformed it: a disagreement means one of the units holds a wrong value.
-        string_agg(distinct other.unit_code, ', ' order by other.unit_code) filter (
+        string_agg(distinct other_unit.name, ', ' order by other_unit.name) filter (
             where this.ho_va_ten is distinct from other.ho_va_ten
                 or this.ngay_sinh is distinct from other.ngay_sinh
                 or this.ngay_sinh_precision is distinct from other.ngay_sinh_precision
                 or this.gioi_tinh is distinct from other.gioi_tinh
         ) as conflicting_units,
         concat_ws(', ',
-            case when bool_or(this.ho_va_ten is distinct from other.ho_va_ten) then 'name' end,
+            case when bool_or(this.ho_va_ten is distinct from other.ho_va_ten) then 'họ tên' end,
             case when bool_or(this.ngay_sinh is distinct from other.ngay_sinh
-                or this.ngay_sinh_precision is distinct from other.ngay_sinh_precision) then 'date of birth' end,
-            case when bool_or(this.gioi_tinh is distinct from other.gioi_tinh) then 'sex' end
+                or this.ngay_sinh_precision is distinct from other.ngay_sinh_precision) then 'ngày sinh' end,
+            case when bool_or(this.gioi_tinh is distinct from other.gioi_tinh) then 'giới tính' end
         ) as conflicting_fields
     from person_records as this
     join person_records as other
         on this.person_id = other.person_id and this.unit_code <> other.unit_code
+    join unit_names as other_unit on other_unit.unit_code = other.unit_code
     group by all
 ),
 
@@ -131,76 +146,85 @@ hometowns_not_2025 as (
     )
 ),
 
--- Unit-owned text that is still not normalised after conform, by column.
-unnormalised_text as (
+-- Unit-owned text that is still not normalised after conform, by column (named by its label).
+unnormalised_text_columns as (
     select
         unit_code, source_file, source_row, ma_ho_so,
-        concat_ws(', '
-            {%- for column in unit_text_columns %},
-            case when {{ text_not_normalised(column) }} then '{{ column }}' end
+        [
+            {%- for column in unit_text_columns %}
+            case when {{ text_not_normalised(column) }} then '{{ column }}' end{{ "," if not loop.last }}
             {%- endfor %}
-        ) as columns
+        ] as column_names
     from records
     where {% for column in unit_text_columns %}{{ text_not_normalised(column) }}{{ " or " if not loop.last }}{% endfor %}
+),
+
+unnormalised_text as (
+    select
+        unnormalised.unit_code, unnormalised.source_file, unnormalised.source_row, unnormalised.ma_ho_so,
+        string_agg(template_columns.label_vi, ', ' order by template_columns.label_vi) as columns
+    from unnormalised_text_columns as unnormalised
+    join template_columns on list_contains(unnormalised.column_names, template_columns.column_name)
+    group by all
 ),
 
 flags as (
     -- correct (đúng)
     select unit_code, source_file, source_row, ma_ho_so, 'correct' as criterion, 'id_invalid' as rule,
-        'blocking' as severity, 'The personal ID is neither 12 digits nor a 9-digit old ID.' as detail
+        'blocking' as severity, 'Số định danh cá nhân không phải 12 chữ số, cũng không phải số chứng minh nhân dân cũ 9 chữ số.' as detail
     from records where id_kind = 'invalid'
     union all
     select unit_code, source_file, source_row, ma_ho_so, 'correct', 'id_old_cmnd', 'warning',
-        'A 9-digit old ID (CMND) was sent instead of the 12-digit personal ID.'
+        'Đơn vị gửi số chứng minh nhân dân cũ 9 chữ số thay cho số định danh cá nhân 12 chữ số.'
     from records where id_kind = 'cmnd'
     union all
     select unit_code, source_file, source_row, ma_ho_so, 'correct', 'id_structure', 'warning',
-        'The 12-digit ID does not agree with its province prefix, sex/century digit or birth year.'
+        'Số định danh 12 chữ số không khớp với mã tỉnh, mã thế kỷ và giới tính hoặc năm sinh.'
     from records
     where id_kind = 'cccd'
         and (not id_prefix_valid or not coalesce(id_century_sex_matches, true)
              or not coalesce(id_birth_year_matches, true))
     union all
     select unit_code, source_file, source_row, ma_ho_so, 'correct', 'dob_invalid', 'blocking',
-        'The date of birth is not a date in a known format.'
+        'Ngày sinh không đúng định dạng ngày tháng năm.'
     from records where ngay_sinh_precision = 'invalid'
     union all
     select unit_code, source_file, source_row, ma_ho_so, 'correct', 'sex_invalid', 'blocking',
-        'Sex is not Nam or Nữ.'
+        'Giới tính không phải Nam hoặc Nữ.'
     from records where gioi_tinh is null and gioi_tinh_sent is not null
     union all
     select unit_code, source_file, source_row, ma_ho_so, 'correct', 'rank_malformed', 'blocking',
-        'The rank code is not of the form NN.NNN or V.NN.NN.NN.'
+        'Mã ngạch không có dạng NN.NNN hoặc V.NN.NN.NN.'
     from records where ma_ngach is not null and not rank_code_well_formed
     union all
     select unit_code, source_file, source_row, ma_ho_so, 'correct', 'rank_unknown', 'warning',
-        'The rank code is well formed but not in the rank catalogue.'
+        'Mã ngạch đúng dạng nhưng không có trong danh mục ngạch, chức danh nghề nghiệp.'
     from records where rank_code_well_formed and not rank_in_catalogue
     union all
     select unit_code, source_file, source_row, ma_ho_so, 'correct', 'coefficient_off_scale', 'warning',
-        'The salary coefficient is not a step of the pay group of the rank.'
+        'Hệ số lương không phải một bậc lương của nhóm ngạch theo bảng lương.'
     from records where rank_in_catalogue and he_so_luong is not null and not coefficient_on_pay_scale
     union all
     select unit_code, source_file, source_row, ma_ho_so, 'correct', 'not_in_registry', 'blocking',
-        'No person in the population registry matches this record.'
+        'Không tìm thấy người nào trong Cơ sở dữ liệu quốc gia về dân cư khớp với hồ sơ này.'
     from linked where decision = 'no_link'
     union all
     select unit_code, source_file, source_row, ma_ho_so, 'correct', 'link_in_review', 'blocking',
-        'The registry match is uncertain and waits for clerical review.'
+        'Kết quả đối chiếu với Cơ sở dữ liệu quốc gia về dân cư chưa chắc chắn, đang chờ cán bộ xác minh.'
     from linked where decision = 'review'
     union all
     select unit_code, source_file, source_row, ma_ho_so, 'correct', 'id_wrong', 'warning',
-        'The person was found in the registry, but the ID sent belongs to someone else or to no one.'
+        'Đã tìm thấy người này trong Cơ sở dữ liệu quốc gia về dân cư, nhưng số định danh đơn vị gửi là của người khác hoặc không có thật.'
     from linked where match_status = 'id_wrong'
     union all
     select unit_code, source_file, source_row, ma_ho_so, 'correct', 'name_differs_from_registry', 'warning',
-        'The name differs from the population registry''s (spelling, diacritics or a missing word); '
-        || 'the registry''s name is published.'
+        'Họ tên khác với Cơ sở dữ liệu quốc gia về dân cư (chính tả, dấu hoặc thiếu chữ); '
+        || 'họ tên theo Cơ sở dữ liệu quốc gia về dân cư được công bố.'
     from linked where ho_va_ten <> registry_ho_va_ten
     union all
     select unit_code, source_file, source_row, ma_ho_so, 'correct', 'dob_differs_from_registry', 'warning',
-        'The date of birth differs from the population registry''s (day and month swapped, or another date); '
-        || 'the registry''s date is published.'
+        'Ngày sinh khác với Cơ sở dữ liệu quốc gia về dân cư (nhầm ngày với tháng hoặc ngày khác); '
+        || 'ngày sinh theo Cơ sở dữ liệu quốc gia về dân cư được công bố.'
     from linked
     where case
         when ngay_sinh_precision = 'day' and not ngay_sinh_placeholder then ngay_sinh <> registry_ngay_sinh
@@ -209,110 +233,110 @@ flags as (
     end
     union all
     select unit_code, source_file, source_row, ma_ho_so, 'correct', 'sex_differs_from_registry', 'warning',
-        'Sex differs from the population registry''s; the registry''s value is published.'
+        'Giới tính khác với Cơ sở dữ liệu quốc gia về dân cư; giới tính theo Cơ sở dữ liệu quốc gia về dân cư được công bố.'
     from linked where gioi_tinh <> registry_gioi_tinh
     union all
     -- A real 1 January birthday is no placeholder: when the registry holds the same date, no finding.
     select unit_code, source_file, source_row, ma_ho_so, 'correct', 'dob_placeholder', 'warning',
-        'The date of birth is 01/01, usually a placeholder for an unknown day.'
+        'Ngày sinh là 01/01, thường là ngày điền tạm khi không rõ ngày sinh.'
     from linked where ngay_sinh_placeholder and ngay_sinh is distinct from registry_ngay_sinh
     union all
     select unit_code, source_file, source_row, ma_ho_so, 'correct', 'dob_year_only', 'warning',
-        'Only the year of birth was sent; the full date of birth is required.'
+        'Chỉ có năm sinh; cần gửi đủ ngày, tháng, năm sinh.'
     from records where ngay_sinh_precision = 'year'
     union all
     select unit_code, source_file, source_row, ma_ho_so, 'correct', 'dob_implausible', 'warning',
-        'The date of birth is before 1940 or in the future.'
+        'Ngày sinh trước năm 1940 hoặc sau ngày xuất dữ liệu.'
     from records where ngay_sinh < date '1940-01-01' or ngay_sinh > extract_date
     union all
     select unit_code, source_file, source_row, ma_ho_so, 'correct', 'recruited_under_18', 'warning',
-        'The recruitment date is before the person turned 18.'
+        'Ngày tuyển dụng trước khi người này đủ 18 tuổi.'
     from linked where ngay_tuyen_dung < birth_date + interval 18 year
     union all
     select unit_code, source_file, source_row, ma_ho_so, 'correct', 'date_in_future', 'warning',
-        'The recruitment or update date is after the extract date.'
+        'Ngày tuyển dụng hoặc ngày cập nhật sau ngày xuất dữ liệu.'
     from records where ngay_tuyen_dung > extract_date or ngay_cap_nhat > extract_date
     union all
     select unit_code, source_file, source_row, ma_ho_so, 'correct', 'category_unknown', 'blocking',
-        'The category is not cán bộ, công chức or viên chức.'
+        'Loại không phải cán bộ, công chức hoặc viên chức.'
     from records where loai is null and loai_sent is not null
     union all
     select unit_code, source_file, source_row, ma_ho_so, 'correct', 'status_unknown', 'blocking',
-        'The employment status is not one of the five statuses of the template.'
+        'Trạng thái công tác không thuộc năm trạng thái của mẫu biểu.'
     from records where trang_thai is null and trang_thai_sent is not null
     union all
     select unit_code, source_file, source_row, ma_ho_so, 'correct', 'ethnic_group_unknown', 'warning',
-        'The ethnic group is neither a name nor a code of the list of 54 groups.'
+        'Dân tộc không phải tên hoặc mã của một trong 54 dân tộc.'
     from records where dan_toc_unknown
     union all
     -- sufficient (đủ)
     select unit_code, source_file, source_row, ma_ho_so, 'sufficient', 'required_missing', 'blocking',
-        'Required field ' || field || ' is blank.'
+        'Trường bắt buộc "' || field_label_vi || '" bị để trống.'
     from required_fields
     union all
     -- The template lets the ID be blank (the record can still be linked), but the national data set needs it.
     select unit_code, source_file, source_row, ma_ho_so, 'sufficient', 'id_missing', 'warning',
-        'The personal ID is blank; please send the 12-digit personal ID.'
+        'Số định danh cá nhân bị để trống; đề nghị gửi số định danh cá nhân 12 chữ số.'
     from records where id_kind = 'blank'
     union all
     -- clean (sạch)
     select records.unit_code, source_file, source_row, records.ma_ho_so, 'clean', 'duplicate_record_id', 'blocking',
-        'The record id appears ' || copies || ' times in this extract.'
+        'Mã hồ sơ xuất hiện ' || copies || ' lần trong tệp.'
     from records
     join record_id_counts using (unit_code, ma_ho_so)
     where copies > 1
     union all
     select unit_code, source_file, source_row, ma_ho_so, 'clean', 'duplicate_person', 'warning',
-        'The same person is also on ' || other_records || ' other record(s) of this extract (record id '
+        'Cùng một người còn có ' || other_records || ' hồ sơ khác trong tệp (mã hồ sơ '
         || other_record_ids || ').'
     from linked
     join same_unit_duplicates using (source_file, source_row)
     union all
     select unit_code, source_file, source_row, ma_ho_so, 'clean', 'person_in_two_units', 'warning',
-        'The same person is also on the roster of ' || other_units
+        'Cùng một người cũng có trong danh sách của ' || other_units
         || case when transfer
-            then ': a transfer (Chuyển công tác); the unit the person left should close its record.'
-            else ': a concurrent post; both units should record it as such.'
+            then ': đang chuyển công tác; đơn vị nơi người này đã chuyển đi cần kết thúc hồ sơ.'
+            else ': kiêm nhiệm; cả hai đơn vị cần ghi nhận là kiêm nhiệm.'
         end
     from linked
     join other_unit_records using (source_file, source_row)
     union all
     select unit_code, source_file, source_row, ma_ho_so, 'clean', 'identity_conflict_across_units', 'warning',
-        'The record of the same person in ' || conflicting_units || ' has another ' || conflicting_fields || '.'
+        'Hồ sơ của cùng người này tại ' || conflicting_units || ' có ' || conflicting_fields || ' khác.'
     from linked
     join other_unit_records using (source_file, source_row)
     where conflicting_units is not null
     union all
     select unit_code, source_file, source_row, ma_ho_so, 'clean', 'text_not_normalised', 'warning',
-        'Text in ' || columns || ' is not Unicode NFC or holds legacy font (TCVN3/VNI) characters.'
+        'Nội dung các cột ' || columns || ' chưa ở dạng Unicode dựng sẵn (NFC) hoặc còn ký tự phông TCVN3/VNI.'
     from unnormalised_text
     union all
     -- living (sống)
     select unit_code, source_file, source_row, ma_ho_so, 'living', 'deceased_but_active', 'blocking',
-        'The registry records this person as deceased, but the status is Đang công tác.'
+        'Cơ sở dữ liệu quốc gia về dân cư ghi nhận người này đã mất, nhưng trạng thái vẫn là Đang công tác.'
     from linked where registry_trang_thai = 'da_mat' and trang_thai = 'dang_cong_tac'
     union all
     select unit_code, source_file, source_row, ma_ho_so, 'living', 'past_retirement_age', 'warning',
-        'The person is past the statutory retirement age and still Đang công tác.'
+        'Người này đã quá tuổi nghỉ hưu theo quy định nhưng trạng thái vẫn là Đang công tác.'
     from linked
     where trang_thai = 'dang_cong_tac' and birth_date is not null
         and date_diff('month', birth_date, extract_date) > {{ retirement_age_months('sex', 'year(extract_date)') }}
     union all
     select unit_code, source_file, source_row, ma_ho_so, 'living', 'address_pre_2025', 'warning',
-        'The permanent residence uses pre-2025 administrative units; please update it to the 2025 ward.'
+        'Nơi thường trú ghi theo đơn vị hành chính trước năm 2025; đề nghị cập nhật theo xã, phường mới.'
     from records where residence_form in ('old', 'old_split')
     union all
     select unit_code, source_file, source_row, ma_ho_so, 'living', 'address_unresolved', 'warning',
-        'The permanent residence does not name a known ward and province.'
+        'Nơi thường trú không ghi rõ một xã, phường và tỉnh, thành phố đã biết.'
     from records where residence_form = 'unresolved'
     union all
     select unit_code, source_file, source_row, ma_ho_so, 'living', 'hometown_not_2025', 'warning',
-        'The hometown does not name a 2025 ward and province; please write it with the 2025 units.'
+        'Quê quán không ghi theo xã, phường và tỉnh, thành phố từ năm 2025; đề nghị ghi theo đơn vị hành chính mới.'
     from records
     join hometowns_not_2025 using (source_file, source_row)
     union all
     select unit_code, source_file, source_row, ma_ho_so, 'living', 'record_not_updated', 'warning',
-        'The record has not been updated for more than {{ var("stale_record_months") }} months.'
+        'Hồ sơ đã quá {{ var("stale_record_months") }} tháng chưa được cập nhật.'
     from records
     where ngay_cap_nhat < extract_date - interval {{ var("stale_record_months") }} month
 )

@@ -1,0 +1,70 @@
+"""The monthly ranking of units (dbt model fct_unit_ranking → quality.unit_ranking), built after the gate
+step has written the run's scorecards, with the month's table and its movements as asset metadata."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+import duckdb
+from dagster_dbt import DbtCliResource, dbt_assets
+
+from orchestration.asset_defaults import WAREHOUSE_POOL, WAREHOUSE_RETRY
+from orchestration.conform.assets import DBT_BUILD, RANKING_SELECT, dbt_docs_page
+from orchestration.conform.docs import with_docs_links
+from orchestration.conform.project import dbt_project
+from orchestration.conform.translator import CbccvcTranslator
+from orchestration.quality.scorecard import CRITERIA_LABELS_VI
+from orchestration.resources import WarehouseResource
+
+RANKING_KEY = dg.AssetKey(["quality", "unit_ranking"])
+
+_MONTH_SQL = """
+select unit_code, criterion, pass_rate, unit_rank, units_ranked, rank_change
+from quality.unit_ranking
+where month = (select max(month) from quality.unit_ranking)
+order by criterion, unit_rank nulls last, unit_code
+"""
+
+
+def ranking_metadata(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """This month's overall ranking as a table, and how many units moved up or down (plotted run after run)."""
+    rows = con.sql(_MONTH_SQL).fetchall()
+    if not rows:
+        return {"units_ranked": 0}
+    month = con.sql("select max(month) from quality.unit_ranking").fetchall()[0][0]
+    overall = [row for row in rows if row[1] == "overall"]
+    labels = {**CRITERIA_LABELS_VI, "overall": "Chung"}
+    lines = [f"Tháng {month:%m/%Y}", "", "| Hạng | Đơn vị | Tỷ lệ đạt (chung) | Thay đổi |", "|---|---|---|---|"]
+    for unit_code, _, rate, rank, _, change in overall:
+        moved = "–" if change is None else f"{change:+d}"
+        lines.append(f"| {rank or '–'} | {unit_code} | {'–' if rate is None else f'{rate:.2%}'} | {moved} |")
+    leaders = {labels[c]: next((u for u, cc, _, r, _, _ in rows if cc == c and r == 1), "–") for c in labels}
+    return {
+        "month": month.isoformat(),
+        "units_ranked": dg.IntMetadataValue(max((row[4] for row in overall), default=0)),
+        "units_up": dg.IntMetadataValue(sum(1 for row in overall if (row[5] or 0) > 0)),
+        "units_down": dg.IntMetadataValue(sum(1 for row in overall if (row[5] or 0) < 0)),
+        "first_by_criterion": dg.MetadataValue.json(leaders),
+        "ranking": dg.MetadataValue.md("\n".join(lines)),
+    }
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    select=RANKING_SELECT,
+    name="ranking_models",
+    dagster_dbt_translator=CbccvcTranslator(),
+    pool=WAREHOUSE_POOL,
+    retry_policy=WAREHOUSE_RETRY,
+)
+def ranking_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+) -> Iterator[Any]:
+    events = list(dbt.cli(DBT_BUILD, context=context).stream())
+    with warehouse.connect() as con:
+        metadata = ranking_metadata(con)
+    # The selection is the one ranking model: its Output is the ranking's materialization.
+    events = [event.with_metadata({**event.metadata, **metadata}) if isinstance(event, dg.Output) else event
+              for event in events]
+    yield from with_docs_links(events, dbt_docs_page(warehouse))
