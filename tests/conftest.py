@@ -5,6 +5,8 @@ Everything is real: files on disk, DuckDB, dbt, Splink, Great Expectations and D
 
 import csv
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -125,12 +127,19 @@ def resend_extract(unit_dir: Path, change: Callable[[list[str], list[list]], lis
 def swap_birth_date_and_sex(headers: list[str], rows: list[list]) -> list[list]:
     """A broken export: date of birth and sex values exchanged under their headers on every row."""
     from orchestration.ingest.columns import canonical_column
+    from orchestration.synthetic.bad_files import SWAPPED_COLUMNS, swap_cells
 
     columns = [canonical_column(h) for h in headers]
-    dob, sex = columns.index("ngay_sinh"), columns.index("gioi_tinh")
-    swapped = []
-    for row in rows:
-        row = list(row)
-        row[dob], row[sex] = row[sex], row[dob]
-        swapped.append(row)
-    return swapped
+    return swap_cells(rows, *(columns.index(column) for column in SWAPPED_COLUMNS))
+
+
+def dbt_build(warehouse: Path, select: str) -> None:
+    """`dbt build --select SELECT` of the project on `warehouse`, its own dbt tests included; fails the test else."""
+    env = {**os.environ, "CBCCVC_WAREHOUSE": str(warehouse), "DO_NOT_TRACK": "1"}
+    build = subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), "build", "--select", select, "--profiles-dir", ".",
+         "--target-path", str(warehouse.parent / "target")],
+        cwd=Path(__file__).resolve().parents[1] / "dbt_project", env=env, capture_output=True, text=True,
+        timeout=600,
+    )
+    assert build.returncode == 0, build.stdout[-4000:]

@@ -1,19 +1,14 @@
 """The monthly ranking of units (dbt model fct_unit_ranking) on hand-made scorecards, built by real dbt."""
 
-import os
-import subprocess
-import sys
 from datetime import date, datetime
-from pathlib import Path
 
 import duckdb
 import pytest
 
 from orchestration.quality.gates import CRITERIA
 from orchestration.warehouse import ensure_warehouse
+from tests.conftest import dbt_build
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DBT = str(Path(sys.executable).parent / "dbt")
 OCTOBER, NOVEMBER = datetime(2026, 10, 5, 2), datetime(2026, 11, 5, 2)
 
 # (unit, measured at, the same pass rate for the four criteria)
@@ -39,13 +34,7 @@ def ranking(tmp_path_factory) -> dict[tuple[str, str, str], tuple]:
         # One criterion apart, so that the overall rate is the mean of the four.
         con.execute("update quality.scorecard set pass_rate = 0.50 "
                     "where unit_code = 'cao-bang' and criterion = 'living' and measured_at = ?", [NOVEMBER])
-    env = {**os.environ, "CBCCVC_WAREHOUSE": str(warehouse), "DO_NOT_TRACK": "1"}
-    build = subprocess.run(
-        [DBT, "build", "--select", "+fct_unit_ranking", "--profiles-dir", ".",
-         "--target-path", str(warehouse.parent / "target")],
-        cwd=PROJECT_ROOT / "dbt_project", env=env, capture_output=True, text=True, timeout=600,
-    )
-    assert build.returncode == 0, build.stdout[-4000:]  # the model's own dbt tests pass too
+    dbt_build(warehouse, "+fct_unit_ranking")  # the model's own dbt tests pass too
     with duckdb.connect(str(warehouse), read_only=True) as con:
         rows = con.execute("""
             select strftime(month, '%Y-%m'), unit_code, criterion, pass_rate, unit_rank, units_ranked,

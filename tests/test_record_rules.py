@@ -9,10 +9,7 @@ birthday itself), so the test shows where each rule stops.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,9 +23,9 @@ import yaml
 from orchestration.ingest.columns import EXTRACT_COLUMNS
 from orchestration.ingest.encodings import to_tcvn3
 from orchestration.warehouse import ensure_warehouse
+from tests.conftest import dbt_build
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DBT = str(Path(sys.executable).parent / "dbt")
 QUALITY_YAML = PROJECT_ROOT / "dbt_project" / "models" / "marts" / "quality" / "_quality.yml"
 RULES_DOC = PROJECT_ROOT / "docs" / "quality-rules.md"
 EXTRACT_DATE = date(2026, 11, 1)
@@ -221,13 +218,7 @@ def flagged(tmp_path_factory) -> FlaggedRecords:
     clean = data.add(CLEAN_CASE, next(serials))[0]
     warehouse = tmp_path_factory.mktemp("record_rules") / "warehouse.duckdb"
     write_warehouse(warehouse, data)
-    env = {**os.environ, "CBCCVC_WAREHOUSE": str(warehouse), "DO_NOT_TRACK": "1"}
-    build = subprocess.run(
-        [DBT, "build", "--select", "+fct_record_flags", "--profiles-dir", ".",
-         "--target-path", str(warehouse.parent / "target")],
-        cwd=PROJECT_ROOT / "dbt_project", env=env, capture_output=True, text=True, timeout=600,
-    )
-    assert build.returncode == 0, build.stdout[-4000:]  # the model's own dbt tests pass too
+    dbt_build(warehouse, "+fct_record_flags")  # the model's own dbt tests pass too
     with duckdb.connect(str(warehouse), read_only=True) as con:
         rows = con.execute(
             "select source_file, source_row, criterion, rule, severity, detail from quality.record_flags").fetchall()

@@ -75,15 +75,20 @@ def hostile_columns(rows: Table, shape: FileShape) -> list[tuple[str, list[str |
     ]
 
 
-def swap_columns(header: list[str], body: list[list], columns: Sequence[str], shape: FileShape) -> list[list]:
-    """The body with the values of SWAPPED_COLUMNS exchanged on every row, headers left in place."""
-    first, second = (header.index(shape.label(column)) for column in SWAPPED_COLUMNS)
+def swap_cells(body: Sequence[Sequence], first: int, second: int) -> list[list]:
+    """The rows with the cells at two positions exchanged on every row."""
     swapped = []
     for row in body:
         row = list(row)
         row[first], row[second] = row[second], row[first]
         swapped.append(row)
     return swapped
+
+
+def swap_columns(header: list[str], body: list[list], columns: Sequence[str], shape: FileShape) -> list[list]:
+    """The body with the values of SWAPPED_COLUMNS exchanged on every row, headers left in place."""
+    first, second = (header.index(shape.label(column)) for column in SWAPPED_COLUMNS)
+    return swap_cells(body, first, second)
 
 
 def _truncated(shape: FileShape, header: list[str], body: list[list], stamp: datetime, titles: Sequence[str],
