@@ -61,6 +61,12 @@ def run_pipeline(units: list[str], instance: dg.DagsterInstance) -> list[str]:
     return run_ids
 
 
+def failed_runs(instance: dg.DagsterInstance, run_ids: list[str]) -> list[str]:
+    """The runs of `run_ids` that did not succeed."""
+    return [run_id for run_id in run_ids
+            if (run := instance.get_run_by_id(run_id)) is None or run.status != dg.DagsterRunStatus.SUCCESS]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--units", help="comma-separated unit codes (default: all 62)")
@@ -72,8 +78,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown unit code(s): {', '.join(unknown)}")
     started = time.perf_counter()
     with dg.DagsterInstance.get() as instance:
-        run_pipeline(units, instance)
+        run_ids = run_pipeline(units, instance)
+        failed = failed_runs(instance, run_ids)
     print_summary(units, elapsed_seconds=time.perf_counter() - started)
+    if failed:
+        # Exit 0 only when every requested unit ran: a held one-unit run fails its blocking check.
+        print(f"error: {len(failed)} of {len(run_ids)} run(s) did not succeed ({', '.join(failed)}); "
+              "see the UI or the log above", file=sys.stderr)
+        return 1
     return 0
 
 

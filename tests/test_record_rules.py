@@ -113,6 +113,7 @@ RULE_CASES: dict[str, tuple[Case, Case]] = {
                                        Case((Record(), also_in("hue", ho_va_ten="NGUYỄN VĂN AN")))),
     "text_not_normalised": (one(co_quan=to_tcvn3("Sở Nội vụ")),
                             one(ho_va_ten=unicodedata.normalize("NFD", "Nguyễn Văn An"))),
+    "personal_id_in_text": (Case((Record({"ma_ho_so": "001085012345"}),)), Case((Record({"ma_ho_so": "HS-0012345"}),))),
     # living (sống)
     "deceased_but_active": (one(Person(status="da_mat")), one(Person(status="da_mat"), trang_thai="Từ trần")),
     "past_retirement_age": (one(Person(born=date(1964, 12, 15))), one(Person(born=date(1965, 12, 15)))),

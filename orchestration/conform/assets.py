@@ -63,10 +63,18 @@ def reference_seeds(
 
 def seeds_already_loaded(context: dg.AssetExecutionContext, warehouse: WarehouseResource, fingerprint: str) -> bool:
     """True when every selected seed was last loaded from these very files and its table is still there."""
+    return already_built(context, warehouse, fingerprint, SEEDS_FINGERPRINT)
+
+
+def already_built(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, fingerprint: str, metadata_key: str
+) -> bool:
+    """True when every selected dbt node was last built from files of this fingerprint (recorded under
+    `metadata_key` in its materialization) and its relation is still in the warehouse."""
     for key in context.selected_asset_keys:
         event = context.instance.get_latest_materialization_event(key)
         metadata = event.asset_materialization.metadata if event and event.asset_materialization else {}
-        recorded = metadata.get(SEEDS_FINGERPRINT)
+        recorded = metadata.get(metadata_key)
         if recorded is None or recorded.value != fingerprint:
             return False
     with warehouse.connect() as con:

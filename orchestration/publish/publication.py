@@ -21,6 +21,7 @@ import duckdb
 import pyarrow as pa
 
 from orchestration.audit.history import RECORD_KEY, state_sql, stored_rows_checksum, table_columns, versioned_columns
+from orchestration.publish.personal_ids import without_personal_ids
 from orchestration.publish.tokens import person_token
 
 # Accepted records: auto-linked and no blocking flag. Identity comes from the registry (reference
@@ -187,7 +188,8 @@ def publish_unit(
     if rows_read == 0:
         return PublicationOutcome(unit_code, "no_extract", 0, 0, 0, ())
     params = {"unit": unit_code}
-    accepted = _with_tokens(con.sql(_ACCEPTED_SQL, params=params).to_arrow_table(), token_key, decision.decided_at)
+    accepted = without_personal_ids(con.sql(_ACCEPTED_SQL, params=params).to_arrow_table(), token_key)
+    accepted = _with_tokens(accepted, token_key, decision.decided_at)
     _require_one_row_per_record(accepted, unit_code)
     quarantined = con.sql(_REJECTED_SQL, params=params).to_arrow_table()
     outcome = PublicationOutcome(unit_code, "published", rows_read, accepted.num_rows, quarantined.num_rows, ())

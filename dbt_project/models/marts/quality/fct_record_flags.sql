@@ -311,6 +311,17 @@ flags as (
         'Nội dung các cột ' || columns || ' chưa ở dạng Unicode dựng sẵn (NFC) hoặc còn ký tự phông TCVN3/VNI.'
     from unnormalised_text
     union all
+    -- A personal ID (12 digits) or an old CMND (9 digits) where shared outputs carry the unit's own text:
+    -- publication replaces it (orchestration/publish/personal_ids.py); the unit is asked to stop sending it.
+    select unit_code, source_file, source_row, ma_ho_so, 'clean', 'personal_id_in_text', 'warning',
+        'Mã hồ sơ hoặc nội dung văn bản có chứa số định danh cá nhân hoặc số chứng minh nhân dân; số này được '
+        || 'thay bằng mã ẩn khi công bố. Đề nghị dùng mã hồ sơ riêng của đơn vị và không ghi số định danh vào '
+        || 'các cột văn bản.'
+    from records
+    where {% for column in ['ma_ho_so', 'co_quan', 'chuc_vu', 'trinh_do_chuyen_mon'] -%}
+        regexp_matches({{ column }}, '(^|[^0-9])([0-9]{9}|[0-9]{12})([^0-9]|$)'){{ " or " if not loop.last }}
+        {%- endfor %}
+    union all
     -- living (sống)
     select unit_code, source_file, source_row, ma_ho_so, 'living', 'deceased_but_active', 'blocking',
         'Cơ sở dữ liệu quốc gia về dân cư ghi nhận người này đã mất, nhưng trạng thái vẫn là Đang công tác.'

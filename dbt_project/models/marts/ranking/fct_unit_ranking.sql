@@ -1,4 +1,4 @@
-{{ config(alias='unit_ranking') }}
+{{ config(alias='unit_ranking', materialized='view') }}
 -- The monthly ranking of the 62 units (the ministries' monthly scoring): per month and criterion, and
 -- overall, each unit's pass rate on its latest scorecard measured up to the end of that month, its rank,
 -- and the change since the month before. A unit that sent nothing new keeps its latest scorecard (whose
