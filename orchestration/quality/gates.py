@@ -152,18 +152,15 @@ def previous_accepted_rows(con: duckdb.DuckDBPyConnection, unit_code: str) -> in
     return con.sql(_PREVIOUS_ACCEPTED_ROWS_SQL, params={"unit": unit_code}).fetchall()[0][0]
 
 
-def row_count_parameters(previous: int | None, band: dict[str, float | None]) -> dict[str, Any]:
-    """Suite parameters bounding a unit's row count by its previous accepted snapshot.
+def row_count_parameters(previous: int | None, band: dict[str, float]) -> dict[str, Any]:
+    """The suite parameter bounding a unit's row count below by its previous accepted snapshot.
 
-    Without a previous accepted snapshot (a unit's first publication) any non-empty extract passes.
+    Without a previous accepted snapshot (a unit's first publication) any non-empty extract passes. There is
+    no upper bound: a unit that merged with another can legitimately double its roster.
     """
     if previous is None:
-        return {"row_count_min": 1, "row_count_max": None}
-    maximum = band.get("max_ratio")
-    return {
-        "row_count_min": max(1, int(previous * band["min_ratio"])),
-        "row_count_max": None if maximum is None else int(previous * maximum) + 1,
-    }
+        return {"row_count_min": 1}
+    return {"row_count_min": max(1, int(previous * band["min_ratio"]))}
 
 
 class GateRunner:
@@ -187,7 +184,7 @@ class GateRunner:
         self.result_ids: list[Any] = []
 
     @property
-    def row_count_band(self) -> dict[str, float | None]:
+    def row_count_band(self) -> dict[str, float]:
         return self.integrity_definition["meta"]["row_count_band"]
 
     @property
@@ -245,7 +242,7 @@ class GateRunner:
         self, unit_code: str, batch: pd.DataFrame, parameters: dict[str, Any] | None = None, run_name: str = "adhoc"
     ) -> list[ExpectationOutcome]:
         """Validate one unit's integrity row; `parameters` fill the suite's $PARAMETERs (the row-count floor)."""
-        parameters = {"row_count_min": 1, "row_count_max": None, **(parameters or {})}
+        parameters = {"row_count_min": 1, **(parameters or {})}
         result = self.integrity_checkpoint.run(
             batch_parameters={"dataframe": batch}, expectation_parameters=parameters,
             run_id=_run_identifier(f"{run_name}.{unit_code}.integrity"),
