@@ -8,7 +8,6 @@ are in progress together and the pool interleaves their steps (docs/operations.m
 
 import dagster as dg
 
-from orchestration.asset_defaults import WAREHOUSE_RETRY
 from orchestration.conform.assets import reference_seeds
 from orchestration.units import unit_partitions
 
@@ -28,8 +27,6 @@ unit_pipeline_job = dg.define_asset_job(
     partitions_def=unit_partitions,
     description="Every unit-level asset, ingest to publish, for the units of the run (one partition each).",
     executor_def=dg.in_process_executor,
-    # The assets' own policy, also for the dbt assets (which are declared without one).
-    op_retry_policy=WAREHOUSE_RETRY,
 )
 
 shared_inputs_job = dg.define_asset_job(
@@ -37,7 +34,6 @@ shared_inputs_job = dg.define_asset_job(
     selection=SHARED_INPUTS,
     description="Reference seeds, the registry snapshot and the landing inventory.",
     executor_def=dg.in_process_executor,
-    op_retry_policy=WAREHOUSE_RETRY,
 )
 
 retrain_job = dg.define_asset_job(

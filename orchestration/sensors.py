@@ -20,7 +20,9 @@ MINIMUM_INTERVAL_SECONDS = 60
 
 
 def newest_extract(folder: Path) -> Path | None:
-    dated = [p for p in folder.iterdir() if p.is_file() and extract_date_from_name(p) is not None]
+    # A link or a pipe is never opened (not even hashed): ingest rejects it with its reason.
+    dated = [p for p in folder.iterdir()
+             if p.is_file() and not p.is_symlink() and extract_date_from_name(p) is not None]
     return max(dated, key=lambda p: (extract_date_from_name(p), p.name)) if dated else None
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 
-import duckdb
+from orchestration.resources import connect_waiting
+from orchestration.unit_errors import run_unit_errors
 
 _PER_UNIT_SQL = """
 with read as (
-    select unit_code, count(*) as rows_read from raw.extracts where unit_code in (select unnest(?)) group by 1
+    select unit_code, count(*) as rows_read from raw.extracts where unit_code in (select unnest($units)) group by 1
 ),
 published as (
     select p.unit_code, count(*) as rows_published
@@ -24,11 +25,21 @@ links as (
     select unit_code, avg(case when decision = 'auto_link' then 1.0 else 0.0 end) as link_rate
     from link.record_links group by 1
 ),
-outcome as (
+decided as (
+    select unit_code, arg_max(outcome, decided_at) as outcome from published.snapshots
+    where run_id in (select unnest($runs)) group by 1
+),
+previous as (
     select unit_code, arg_max(outcome, decided_at) as outcome from published.snapshots group by 1
+),
+outcome as (
+    -- Only this command's runs' decisions count; a unit they did not decide says so.
+    select unit_code, coalesce(decided.outcome, 'not decided' || coalesce(' (last: ' || previous.outcome || ')', ''))
+        as outcome
+    from previous full join decided using (unit_code)
 )
 select read.unit_code, rows_read, coalesce(rows_published, 0), coalesce(rows_quarantined, 0),
-    coalesce(link_rate, 0), coalesce(outcome, '-')
+    coalesce(link_rate, 0), coalesce(outcome, 'not decided')
 from read
 left join published using (unit_code)
 left join quarantined using (unit_code)
@@ -45,9 +56,11 @@ group by 1 order by 1
 """
 
 
-def print_summary(units: list[str], elapsed_seconds: float) -> None:
-    with duckdb.connect(os.environ["CBCCVC_WAREHOUSE"], read_only=True) as con:
-        per_unit = con.execute(_PER_UNIT_SQL, [units]).fetchall()
+def print_summary(units: list[str], run_ids: list[str], elapsed_seconds: float) -> list[tuple[str, str]]:
+    """Print the summary of these runs; returns the (unit, step) errors they recorded."""
+    with connect_waiting(os.environ["CBCCVC_WAREHOUSE"], read_only=True) as con:
+        per_unit = con.execute(_PER_UNIT_SQL, {"units": units, "runs": run_ids}).fetchall()
+        unit_errors = run_unit_errors(con, run_ids)
         per_criterion = con.execute(_PER_CRITERION_SQL, [units]).fetchall()
         rejected_files = con.execute(
             "select reason_code, count(*) from quarantine.files group by 1 order by 1"
@@ -62,4 +75,7 @@ def print_summary(units: list[str], elapsed_seconds: float) -> None:
     print("\nRecords with a blocking finding, per criterion: "
           + (", ".join(f"{c} {n}" for c, n in per_criterion) or "none"))
     print("Files rejected: " + (", ".join(f"{c} {n}" for c, n in rejected_files) or "none"))
+    if unit_errors:
+        print("Units a step could not handle: " + ", ".join(f"{unit} ({step})" for unit, step in unit_errors))
     print(f"\nDone in {elapsed_seconds:.0f} s. Open the UI with `make ui` (http://127.0.0.1:3000).")
+    return unit_errors

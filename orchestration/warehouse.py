@@ -81,6 +81,17 @@ CREATE TABLE IF NOT EXISTS quarantine.files (
     detected_at TIMESTAMP NOT NULL
 );
 
+-- A unit that a step could not handle (orchestration/unit_errors.py); replaced per unit and step.
+CREATE TABLE IF NOT EXISTS quarantine.unit_errors (
+    run_id VARCHAR NOT NULL,
+    unit_code VARCHAR NOT NULL,
+    step VARCHAR NOT NULL,
+    reason_code VARCHAR NOT NULL,
+    error_type VARCHAR NOT NULL,
+    reason_vi VARCHAR NOT NULL,
+    detected_at TIMESTAMP NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS link.record_links (
     unit_code VARCHAR NOT NULL,
     source_file VARCHAR NOT NULL,
@@ -145,6 +156,16 @@ CREATE TABLE IF NOT EXISTS link.linkage_quality (
 CREATE TABLE IF NOT EXISTS link.review_candidates (
     candidate_ref VARCHAR PRIMARY KEY,
     registry_id VARCHAR NOT NULL
+);
+
+-- The lines of review/decisions.csv that were not applied in the latest run, and why.
+CREATE TABLE IF NOT EXISTS link.review_decision_problems (
+    line INTEGER NOT NULL,
+    unit_code VARCHAR,
+    reason_code VARCHAR NOT NULL,
+    reason VARCHAR NOT NULL,
+    load_id VARCHAR NOT NULL,
+    detected_at TIMESTAMP NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS quality.gate_results (
@@ -271,6 +292,8 @@ ALTER TABLE quality.scorecard ADD COLUMN IF NOT EXISTS meets_target BOOLEAN;
 ALTER TABLE quality.gate_results ADD COLUMN IF NOT EXISTS gate VARCHAR;
 ALTER TABLE published.snapshot_gates ADD COLUMN IF NOT EXISTS gate VARCHAR;
 ALTER TABLE published.snapshots ADD COLUMN IF NOT EXISTS held_reason VARCHAR;
+ALTER TABLE published.snapshots ADD COLUMN IF NOT EXISTS run_id VARCHAR;
+ALTER TABLE quality.gate_results ADD COLUMN IF NOT EXISTS extract_load_id VARCHAR;
 """
 
 

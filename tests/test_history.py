@@ -293,7 +293,7 @@ def test_an_existing_warehouse_gains_the_history_tables(tmp_path):
         ensure_warehouse(con)
         columns = [name for (name,) in con.execute(
             "select column_name from information_schema.columns where table_name = 'snapshots'").fetchall()]
-        assert columns[-2:] == ["file_sha256", "held_reason"]
+        assert columns[-3:] == ["file_sha256", "held_reason", "run_id"]
         assert con.execute("select count(*) from published.record_history").fetchall() == [(0,)]
         # A publication made before history was kept is not reproduced: history starts after the upgrade.
         assert published_state(con, datetime(2026, 6, 1), "ha-noi").num_rows == 0

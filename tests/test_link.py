@@ -117,7 +117,7 @@ def linked_copy(pipeline: PipelineData, tmp_path) -> Path:
 def _link_again(data_dir: Path, units: list[str], clerical: pa.Table | None = None) -> list[tuple]:
     store = ModelStore(data_dir / "models" / "splink")
     with duckdb.connect(str(data_dir / "warehouse.duckdb")) as con:
-        decisions = clerical if clerical is not None else read_clerical_decisions(con, data_dir)
+        decisions = clerical if clerical is not None else read_clerical_decisions(con, data_dir).table
         link_units(con, units, store, "again", 0.99, 0.5, 5.0, decisions)
         return con.execute(
             "select source_file, source_row, so_dinh_danh, match_probability, decision, match_status "

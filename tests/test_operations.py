@@ -75,7 +75,7 @@ def test_sensor_reports_folders_that_are_not_units(tmp_path):
     assert "so-khong-ton-tai" in result.skip_message
 
 
-def test_unit_runs_are_retried_and_share_one_warehouse_pool():
+def test_unit_runs_share_one_warehouse_pool():
     job = defs.resolve_job_def("unit_pipeline")
     assert job.partitions_def is not None
     pools = {node.definition.pool for node in job.graph.node_dict.values()}

@@ -2,6 +2,7 @@
 
 import re
 import shutil
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -46,7 +47,7 @@ def test_feedback_workbook_opens_and_lists_only_its_units_records(pipeline: Pipe
     paths = sorted((pipeline.data_dir / "reports" / "feedback" / unit).glob("*_phan_hoi.xlsx"))
     assert paths
     workbook = load_workbook(paths[-1], read_only=True)
-    assert workbook.sheetnames == ["Tổng hợp", "Hồ sơ cần sửa", "Kiểm tra tệp", "Xếp hạng"]
+    assert workbook.sheetnames == ["Tổng hợp", "Hồ sơ cần sửa", "Kiểm tra tệp", "Xếp hạng", "Tệp không được nhận"]
     rows = list(workbook["Hồ sơ cần sửa"].iter_rows(values_only=True))
     assert rows[0][:3] == ("Mã hồ sơ", "Tệp nguồn", "Dòng")
     flags = pipeline.scalar("select count(*) from quality.record_flags where unit_code = ?", [unit])
@@ -54,6 +55,27 @@ def test_feedback_workbook_opens_and_lists_only_its_units_records(pipeline: Pipe
     assert all(row[1].startswith(f"landing/{unit}/") for row in rows[1:])
     summary = [row[0] for row in workbook["Tổng hợp"].iter_rows(values_only=True)]
     assert {"Đúng", "Đủ", "Sạch", "Sống"} <= set(summary)
+
+
+def test_a_units_refused_files_are_in_its_workbook_with_the_vietnamese_reason(pipeline: PipelineData):
+    unit, source_file = pipeline.query(
+        "select unit_code, source_file from quarantine.files where reason_code = 'undated_file' order by 1 limit 1")[0]
+    reason_vi = pipeline.scalar("select reason_vi from reference.ref_file_reasons where reason_code = 'undated_file'")
+    paths = sorted((pipeline.data_dir / "reports" / "feedback" / unit).glob("*_phan_hoi.xlsx"))
+    rows = list(load_workbook(paths[-1], read_only=True)["Tệp không được nhận"].iter_rows(values_only=True))
+    assert rows[0] == ("Tệp", "Lý do", "Cách xử lý")
+    assert (source_file, reason_vi) in {(row[0], row[1]) for row in rows[1:]}
+    assert "NNNN-TT-NN" in reason_vi
+
+
+def test_every_file_reason_code_has_its_vietnamese_sentence(pipeline: PipelineData):
+    sources = "".join(p.read_text(encoding="utf-8") for p in (
+        Path(__file__).resolve().parents[1] / "orchestration" / "ingest").glob("*.py"))
+    codes = set(re.findall(r'(?:ExtractReadError|FileRejection)\(\s*(?:file,\s*)?"([a-z_]+)"', sources))
+    codes |= set(re.findall(r'FileRejection\(\s*file,\s*"([a-z_]+)"', sources)) | {"unknown_unit"}
+    assert len(codes) >= 15
+    seeded = {code for (code,) in pipeline.query("select reason_code from reference.ref_file_reasons")}
+    assert codes <= seeded, codes - seeded
 
 
 def test_every_unit_with_an_extract_gets_a_workbook(pipeline: PipelineData):

@@ -12,6 +12,7 @@ from openpyxl import Workbook
 from orchestration.ingest.columns import canonical_column
 from orchestration.ingest.encodings import decode_bytes, from_tcvn3, from_vni
 from orchestration.ingest.extracts import load_unit
+from orchestration.ingest.limits import MIB, ExtractLimits
 from orchestration.ingest.readers import ExtractReadError, read_extract
 from orchestration.warehouse import ensure_warehouse
 
@@ -282,8 +283,56 @@ def test_hostile_headers_load_with_the_repeated_column_kept_as_unknown(tmp_path)
         ensure_warehouse(con)
         load = load_unit(con, landing, "ha-noi", "run-1")
         assert load.row_count == 1
-        assert "ho_va_ten" in load.unknown_columns and "source_file" in load.unknown_columns
+        # A repeated template header keeps its values under a numbered name (its position), as documented.
+        assert "ho_va_ten (14)" in load.unknown_columns and "source_file" in load.unknown_columns
         name, source, extra = con.execute(
             "select ho_va_ten, source_file, extra_columns from raw.extracts").fetchall()[0]
     assert name == "Nguyễn Văn An" and source == "landing/ha-noi/2026-11-01_extract.csv"
-    assert '"ho_va_ten": "NGUYEN VAN AN"' in extra and "../../etc/passwd" in extra
+    assert '"ho_va_ten (14)": "NGUYEN VAN AN"' in extra and "../../etc/passwd" in extra
+
+
+# ---------------------------------------------------------------- limits (orchestration/ingest/limits.py)
+
+SMALL = ExtractLimits(max_file_bytes=1 * MIB, max_rows=3, max_workbook_bytes=1 * MIB, max_nesting_depth=4)
+
+
+def _limited(path: Path) -> str:
+    with pytest.raises(ExtractReadError) as error:
+        read_extract(path, SMALL)
+    assert path.name in error.value.reason
+    return error.value.reason_code
+
+
+def test_more_rows_than_the_limit_are_refused_in_every_shape(tmp_path):
+    rows = "".join(f"HS-{i},Nguyễn Văn An,05/03/1985,Nam,cong_chuc,Sở Nội vụ,01.003,dang_cong_tac\n"
+                   for i in range(4))
+    assert _limited(write(tmp_path / "a.csv", f"{HEADER}\n{rows}".encode())) == "too_many_rows"
+    records = [dict(zip(HEADER.split(","), line.split(","), strict=True)) for line in rows.splitlines()]
+    import json
+
+    assert _limited(write(tmp_path / "a.json", json.dumps(records).encode())) == "too_many_rows"
+    workbook = Workbook()
+    workbook.active.append(HEADER.split(","))
+    for line in rows.splitlines():
+        workbook.active.append(line.split(","))
+    workbook.save(tmp_path / "a.xlsx")
+    assert _limited(tmp_path / "a.xlsx") == "too_many_rows"
+    assert len(read_extract(write(tmp_path / "b.csv", f"{HEADER}\n{rows}".encode())).rows) == 4  # default limits
+
+
+def test_files_and_workbooks_over_their_size_limits_are_refused_before_parsing(tmp_path):
+    big = write(tmp_path / "big.csv", f"{HEADER}\n".encode() + b"x" * (2 * MIB))
+    assert _limited(big) == "file_too_large"
+    workbook = Workbook()
+    workbook.active.append(HEADER.split(","))
+    workbook.active.append(["HS-1", "a" * 30_000] + [f"{'b' * 30_000}{i}" for i in range(40)])
+    workbook.save(tmp_path / "wide.xlsx")
+    assert (tmp_path / "wide.xlsx").stat().st_size < MIB  # small on disk, large when opened
+    assert _limited(tmp_path / "wide.xlsx") == "workbook_too_large"
+
+
+def test_json_nested_beyond_the_limit_is_refused_at_any_depth(tmp_path):
+    nested = '[{"ma_ho_so": "HS-1", "ho_va_ten": "A", "ngay_sinh": "1980", "ghi_chu": ' + "[" * 5 + "]" * 5 + "}]"
+    assert _limited(write(tmp_path / "a.json", nested.encode())) == "too_deeply_nested"
+    parser_limit = '[{"ghi_chu": ' + "[" * 100_000 + "]" * 100_000 + "}]"  # deeper than Python's own parser
+    assert _limited(write(tmp_path / "b.json", parser_limit.encode())) == "too_deeply_nested"

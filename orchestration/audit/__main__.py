@@ -5,7 +5,8 @@ personal ID instead with ``--id``; ``--id -`` reads it from standard input, so t
 history. The ID is turned into its token at once and never printed.
 
 Exit status: 0 when a published record was traced, 1 when none carries the token at that time, 2 on a
-usage error.
+usage error, 3 when the warehouse stayed locked by a run for longer than ``CBCCVC_LOCK_WAIT_SECONDS``
+(the audit waits for the lock and then reads a committed snapshot; it never shows a raw lock error).
 """
 
 import argparse
@@ -13,11 +14,11 @@ import os
 import sys
 from pathlib import Path
 
-import duckdb
-
 from orchestration.audit.trail import build_trail, is_token, missing_tables, to_json, to_markdown
 from orchestration.publish.tokens import person_token
-from orchestration.resources import apply_environment_defaults
+from orchestration.resources import WarehouseBusy, apply_environment_defaults, connect_waiting
+
+EXIT_BUSY = 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -55,8 +56,13 @@ def main(argv: list[str] | None = None) -> int:
     warehouse = Path(os.environ["CBCCVC_WAREHOUSE"])
     if not warehouse.is_file():
         parser.error(f"no warehouse at {warehouse} (CBCCVC_WAREHOUSE)")
-    # Read-only: an audit never changes the warehouse.
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    # Read-only: an audit never changes the warehouse. A run holds the write lock only during a step.
+    try:
+        con = connect_waiting(str(warehouse), read_only=True)
+    except WarehouseBusy as error:
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        return EXIT_BUSY
+    with con:
         missing = missing_tables(con)
         if missing:
             parser.error(f"the warehouse has no {', '.join(missing)} yet: publish with this version first")

@@ -11,7 +11,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from orchestration.asset_defaults import SINGLE_RUN, WAREHOUSE_POOL, WAREHOUSE_RETRY
+from orchestration.asset_defaults import SINGLE_RUN, WAREHOUSE_POOL
 from orchestration.conform.column_lineage import with_column_metadata
 from orchestration.conform.docs import DOCS_PAGE, generate_dbt_docs, project_fingerprint, with_docs_links
 from orchestration.conform.project import dbt_project
@@ -37,7 +37,6 @@ SEEDS_FINGERPRINT = "seeds_fingerprint"
     name="reference_seeds",
     dagster_dbt_translator=CbccvcTranslator(),
     pool=WAREHOUSE_POOL,
-    retry_policy=WAREHOUSE_RETRY,
 )
 def reference_seeds(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
@@ -101,7 +100,6 @@ def dbt_docs_page(warehouse: WarehouseResource) -> dg.MetadataValue:
     backfill_policy=SINGLE_RUN,
     dagster_dbt_translator=CbccvcTranslator(),
     pool=WAREHOUSE_POOL,
-    retry_policy=WAREHOUSE_RETRY,
 )
 def conform_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
@@ -119,7 +117,6 @@ def conform_models(
     backfill_policy=SINGLE_RUN,
     dagster_dbt_translator=CbccvcTranslator(),
     pool=WAREHOUSE_POOL,
-    retry_policy=WAREHOUSE_RETRY,
 )
 def record_flag_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource

@@ -7,8 +7,10 @@ import dagster as dg
 
 from orchestration.asset_defaults import unit_asset, warehouse_asset
 from orchestration.ingest.extracts import load_unit
-from orchestration.ingest.landing import landing_file, unknown_unit_folders
-from orchestration.resources import WarehouseResource
+from orchestration.ingest.landing import display_text, landing_file, unknown_unit_folders
+from orchestration.ingest.registry import RegistryContractError, check_registry_files, check_registry_values
+from orchestration.resources import IngestSettings, WarehouseResource
+from orchestration.unit_errors import UnitErrors
 from orchestration.units import unit_codes
 from orchestration.warehouse import ensure_warehouse
 
@@ -23,19 +25,29 @@ from orchestration.warehouse import ensure_warehouse
         "Unusable files go to quarantine.files with a reason."
     ),
 )
-def raw_extracts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def raw_extracts(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, ingest: IngestSettings
+) -> dg.MaterializeResult:
     loads = []
+    errors = UnitErrors("ingest", context.run.run_id, context.log)
+    limits = ingest.limits()
     with warehouse.connect() as con:
         ensure_warehouse(con)
         for unit_code in context.partition_keys:
-            load = load_unit(con, warehouse.landing_path, unit_code, context.run.run_id)
+            load = errors.attempt(
+                unit_code, lambda unit=unit_code: load_unit(con, warehouse.landing_path, unit, context.run.run_id,
+                                                            limits))
+            if load is None:
+                continue
             loads.append(load)
             for rejection in load.rejections:
                 context.log.warning(f"{unit_code}: rejected {rejection.file.relative_path}: {rejection.reason_code}")
             if load.loaded is None:
                 context.log.warning(f"{unit_code}: no readable extract; the unit keeps its last good data")
+        errors.record(con, list(context.partition_keys))
     return dg.MaterializeResult(
         metadata={
+            **errors.metadata(),
             "units": len(loads),
             "units_loaded": sum(1 for load in loads if load.loaded),
             "rows_loaded": sum(load.row_count for load in loads),
@@ -59,12 +71,13 @@ def landing_inventory(warehouse: WarehouseResource) -> dg.MaterializeResult:
         ensure_warehouse(con)
         con.execute("DELETE FROM quarantine.files WHERE reason_code = 'unknown_unit'")
         for folder in folders:
-            for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-                file = landing_file(path, warehouse.data_path)
+            for path in sorted(p for p in folder.rglob("*") if p.is_symlink() or p.is_file()):
+                file = landing_file(path, warehouse.data_path)  # a link or a pipe is listed, never opened
                 con.execute(
                     "INSERT INTO quarantine.files VALUES (?, ?, ?, 'unknown_unit', ?, 'inventory', ?)",
-                    [folder.name, file.relative_path, file.sha256,
-                     f"{path.name}: folder '{folder.name}' is not one of the 62 source unit codes", now],
+                    [display_text(folder.name), file.relative_path, file.sha256,
+                     f"{file.display_name}: folder '{display_text(folder.name)}' is not one of the 62 source "
+                     "unit codes", now],
                 )
     return dg.MaterializeResult(metadata={"unknown_unit_folders": [folder.name for folder in folders]})
 
@@ -81,9 +94,18 @@ def raw_registry(warehouse: WarehouseResource) -> dg.MaterializeResult:
         raise dg.Failure(f"No registry snapshot: expected Parquet files in {warehouse.registry_path}")
     with warehouse.connect() as con:
         ensure_warehouse(con)
-        con.execute(
-            "CREATE OR REPLACE TABLE raw.registry AS SELECT * FROM read_parquet(?, union_by_name = true)",
-            [[str(f) for f in files]],
-        )
+        try:
+            check_registry_files(con, files)
+            # Loaded beside the current snapshot and swapped in only once it meets the contract.
+            con.execute("CREATE OR REPLACE TABLE raw.registry_incoming AS "
+                        "SELECT * FROM read_parquet(?, union_by_name = true)", [[str(f) for f in files]])
+            check_registry_values(con, "raw.registry_incoming")
+        except RegistryContractError as error:
+            con.execute("DROP TABLE IF EXISTS raw.registry_incoming")
+            raise dg.Failure(str(error)) from None
+        con.execute("BEGIN TRANSACTION")
+        con.execute("DROP TABLE IF EXISTS raw.registry")
+        con.execute("ALTER TABLE raw.registry_incoming RENAME TO registry")
+        con.execute("COMMIT")
         persons = con.execute("SELECT count(*) FROM raw.registry").fetchall()[0][0]
     return dg.MaterializeResult(metadata={"persons": persons, "files": len(files)})

@@ -11,8 +11,15 @@ import duckdb
 import pyarrow as pa
 
 from orchestration.ingest.columns import EXTRACT_COLUMNS, REQUIRED_COLUMNS, canonical_column
-from orchestration.ingest.landing import LandingFile, unit_files
+from orchestration.ingest.landing import LandingFile, has_unsafe_name, unit_files
+from orchestration.ingest.limits import DEFAULT_LIMITS, ExtractLimits
 from orchestration.ingest.readers import ExtractReadError, RawExtract, read_extract
+
+_KIND_SENTENCES = {
+    "symlink": "a symbolic link, not a file",
+    "special_file": "not a regular file (a pipe, socket or device)",
+    "outside_data_dir": "a file outside the data directory",
+}
 
 
 @dataclass(frozen=True)
@@ -34,10 +41,24 @@ class UnitLoad:
 
 
 def _rejections_for_names_and_copies(files: list[LandingFile]) -> tuple[list[LandingFile], list[FileRejection]]:
-    """Split files into dated candidates and rejections (undated names, copies of an earlier file)."""
+    """Split files into dated candidates and rejections (what is not a regular file, unsafe or undated
+    names, copies of an earlier file)."""
     rejections: list[FileRejection] = []
     candidates: list[LandingFile] = []
     seen_hashes: dict[str, LandingFile] = {}
+    readable: list[LandingFile] = []
+    for file in files:
+        if file.kind != "file":
+            rejections.append(FileRejection(
+                file, "not_regular_file", f"{file.display_name}: {_KIND_SENTENCES[file.kind]}; it was not opened"))
+        elif has_unsafe_name(file.path):
+            rejections.append(FileRejection(
+                file, "unsafe_file_name",
+                f"{file.display_name}: the name holds a control character (such as a line break) or bytes "
+                "that are not UTF-8"))
+        else:
+            readable.append(file)
+    files = readable
     dated = sorted((f for f in files if f.extract_date), key=lambda f: (f.extract_date, f.relative_path))
     for file in files:
         if file.extract_date is None:
@@ -70,7 +91,7 @@ def _column_mapping(extract: RawExtract, file: LandingFile) -> tuple[dict[str, i
             canonical[column] = position
             continue
         name = header or f"column_{position + 1}"
-        if name in unknown:  # a repeated header keeps its own values under a numbered name
+        if column or name in unknown:  # a repeated header keeps its own values under a numbered name
             name = f"{name} ({position + 1})"
         unknown[name] = position
     missing = [column for column in REQUIRED_COLUMNS if column not in canonical]
@@ -115,23 +136,33 @@ def _arrow_rows(
     })
 
 
-def load_unit(con: duckdb.DuckDBPyConnection, landing_dir: Path, unit_code: str, load_id: str) -> UnitLoad:
+def load_unit(
+    con: duckdb.DuckDBPyConnection, landing_dir: Path, unit_code: str, load_id: str,
+    limits: ExtractLimits = DEFAULT_LIMITS,
+) -> UnitLoad:
     """Load the newest readable extract of a unit; reject every unusable file with a reason.
 
     The unit's rows are replaced in one transaction, so loading the same extract twice leaves one
-    copy, and a unit whose newest file is rejected keeps the rows of its last good file.
+    copy, and a unit whose newest file is rejected keeps the rows of its last good file. Whatever
+    goes wrong while reading one file (any error, not only the readers' own) rejects that file only.
     """
     result = UnitLoad(unit_code)
     candidates, result.rejections = _rejections_for_names_and_copies(unit_files(landing_dir, unit_code))
     loaded_at = datetime.now()
     for file in sorted(candidates, key=lambda f: (f.extract_date, f.relative_path), reverse=True):
         try:
-            extract = read_extract(file.path)
+            extract = read_extract(file.path, limits)
             canonical, unknown = _column_mapping(extract, file)
+            rows = _arrow_rows(extract, file, canonical, unknown, load_id, loaded_at)
         except ExtractReadError as error:
             result.rejections.append(FileRejection(file, error.reason_code, error.reason))
             continue
-        rows = _arrow_rows(extract, file, canonical, unknown, load_id, loaded_at)
+        except Exception as error:  # noqa: BLE001 - a hostile file must not stop the unit's other files
+            result.rejections.append(FileRejection(
+                file, "unreadable_file", f"{file.display_name}: the file could not be read ({type(error).__name__})"))
+            continue
+        finally:
+            extract = None  # free a large file's rows before the next one is read
         _replace_unit_rows(con, unit_code, rows)
         con.execute(
             "INSERT INTO raw.extract_loads VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

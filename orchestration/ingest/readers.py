@@ -10,7 +10,9 @@ Unicode NFC; NFD text is left as sent (the dbt layer normalises it and reports i
 A reader raises ``ExtractReadError`` with a sentence naming the file when it cannot be read as a whole:
 the unit then keeps its last good extract. Reason codes: ``empty_file``, ``empty_extract`` (a header
 but no data rows), ``truncated_file``, ``no_header``, ``unreadable_encoding``, ``unreadable_csv``,
-``unreadable_xlsx``, ``unreadable_json``, ``unsupported_format``.
+``unreadable_xlsx``, ``unreadable_json``, ``unsupported_format``; and for what exceeds the configured
+limits (``limits``), before or while it is parsed: ``file_too_large``, ``too_many_rows``,
+``workbook_too_large``, ``too_deeply_nested``.
 """
 
 from __future__ import annotations
@@ -18,13 +20,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable
+import zipfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 
 from orchestration.ingest.columns import canonical_column
 from orchestration.ingest.encodings import DecodeError, convert_legacy_rows, decode_bytes
+from orchestration.ingest.limits import DEFAULT_LIMITS, MIB, ExtractLimits
 
 # A header row is the first row where at least this many cells name template columns.
 _MIN_HEADER_MATCHES = 3
@@ -92,7 +96,26 @@ def _split_header(rows: list[list[str | None]], path: Path) -> RawExtract:
     )
 
 
-def _require_rows(extract: RawExtract, path: Path) -> RawExtract:
+def _bounded_rows(rows: Iterable[list[str | None]], path: Path, limits: ExtractLimits) -> list[list[str | None]]:
+    """The rows, read no further than the row limit (with room for title and header rows)."""
+    kept: list[list[str | None]] = []
+    ceiling = limits.max_rows + _MAX_TITLE_ROWS + 1
+    for row in rows:
+        kept.append(row)
+        if len(kept) > ceiling:
+            raise _too_many_rows(path, limits)
+    return kept
+
+
+def _too_many_rows(path: Path, limits: ExtractLimits) -> ExtractReadError:
+    return ExtractReadError(
+        "too_many_rows", f"{path.name}: more than {limits.max_rows:,} data rows, the limit for one extract"
+    )
+
+
+def _require_rows(extract: RawExtract, path: Path, limits: ExtractLimits = DEFAULT_LIMITS) -> RawExtract:
+    if len(extract.rows) > limits.max_rows:
+        raise _too_many_rows(path, limits)
     if not extract.rows:
         raise ExtractReadError("empty_extract", f"{path.name}: the file has a header but no data rows")
     return extract
@@ -167,20 +190,20 @@ def _check_truncation(text: str, extract: RawExtract, path: Path) -> None:
         raise error
 
 
-def read_csv(path: Path) -> RawExtract:
+def read_csv(path: Path, limits: ExtractLimits = DEFAULT_LIMITS) -> RawExtract:
     text = _decode(path, _read_bytes(path))
     delimiter = sniff_delimiter(text)
     previous_limit = csv.field_size_limit(_MAX_FIELD_CHARS)
     try:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-        rows = [[cell if cell != "" else None for cell in row] for row in reader]
+        rows = _bounded_rows(([cell if cell != "" else None for cell in row] for row in reader), path, limits)
     except csv.Error as error:
         raise ExtractReadError("unreadable_csv", f"{path.name}: not a readable CSV file ({error})") from error
     finally:
         csv.field_size_limit(previous_limit)
     extract = _split_header(convert_legacy_rows(rows, text), path)
     _check_truncation(text, extract, path)
-    return _require_rows(extract, path)
+    return _require_rows(extract, path, limits)
 
 
 # ---------------------------------------------------------------- XLSX
@@ -196,13 +219,35 @@ def _zip_is_cut(path: Path) -> bool:
         return b"PK\x05\x06" not in handle.read()
 
 
-def read_xlsx(path: Path) -> RawExtract:
+def _check_uncompressed_size(path: Path, limits: ExtractLimits) -> None:
+    """Refuse a workbook whose parts expand beyond the limit, from the sizes in its zip directory.
+
+    Python's zip reader never inflates a part beyond the size its directory declares, so the declared
+    total bounds what parsing can read.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            expanded = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise ExtractReadError(
+            "unreadable_xlsx", f"{path.name}: not a readable XLSX workbook ({type(error).__name__})"
+        ) from error
+    if expanded > limits.max_workbook_bytes:
+        raise ExtractReadError(
+            "workbook_too_large",
+            f"{path.name}: the workbook expands to {expanded / MIB:,.0f} MiB when opened, over the "
+            f"{limits.max_workbook_bytes / MIB:,.0f} MiB limit",
+        )
+
+
+def read_xlsx(path: Path, limits: ExtractLimits = DEFAULT_LIMITS) -> RawExtract:
     from openpyxl import load_workbook
 
     if path.stat().st_size == 0:
         raise ExtractReadError("empty_file", f"{path.name}: the file is empty")
     if _zip_is_cut(path):
         raise ExtractReadError("truncated_file", f"{path.name}: the workbook is cut off (the zip archive has no end)")
+    _check_uncompressed_size(path, limits)
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many types for damaged files
@@ -211,9 +256,10 @@ def read_xlsx(path: Path) -> RawExtract:
         ) from error
     try:
         for sheet in workbook.worksheets:
-            rows = [[_cell_text(value) for value in row] for row in sheet.iter_rows(values_only=True)]
+            cells = ([_cell_text(value) for value in row] for row in sheet.iter_rows(values_only=True))
+            rows = _bounded_rows(cells, path, limits)
             if any(_has_data(row) for row in rows):
-                return _require_rows(_split_header(convert_legacy_rows(rows), path), path)
+                return _require_rows(_split_header(convert_legacy_rows(rows), path), path, limits)
     except ExtractReadError:
         raise
     except Exception as error:  # a damaged sheet fails while it is read, with as many types
@@ -331,6 +377,35 @@ def _raise_json_error(error: json.JSONDecodeError, complete: bool, items: list[o
     raise failure from error
 
 
+def _nesting_depth(value: object) -> int:
+    """How deep a parsed JSON value nests (a scalar is 0), without recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, list):  # an array, or an object parsed as its (key, value) pairs
+            children = [v for _, v in item] if _is_object(item) else item
+            deepest = max(deepest, depth + 1)
+            stack.extend((child, depth + 1) for child in children if isinstance(child, list))
+    return deepest
+
+
+def _too_deep(path: Path, limits: ExtractLimits) -> ExtractReadError:
+    return ExtractReadError(
+        "too_deeply_nested",
+        f"{path.name}: values nest deeper than {limits.max_nesting_depth} levels, the limit for an extract",
+    )
+
+
+def _bounded_json_records(text: str, path: Path, limits: ExtractLimits) -> list[object]:
+    try:
+        records = _json_records(text, path)
+    except RecursionError as error:  # the parser itself gave up: far deeper than any limit
+        raise _too_deep(path, limits) from error
+    if any(_nesting_depth(record) > limits.max_nesting_depth for record in records):
+        raise _too_deep(path, limits)
+    return records
+
+
 def _json_records(text: str, path: Path) -> list[object]:
     """Records of a JSON array, of an object holding one array, or of JSON Lines."""
     stripped = text.lstrip()
@@ -346,15 +421,17 @@ def _json_records(text: str, path: Path) -> list[object]:
     return arrays[0] if len(arrays) == 1 else [document]
 
 
-def read_json(path: Path) -> RawExtract:
+def read_json(path: Path, limits: ExtractLimits = DEFAULT_LIMITS) -> RawExtract:
     text = _decode(path, _read_bytes(path))
-    records = _json_records(text, path)
+    records = _bounded_json_records(text, path, limits)
     if not records:
         raise ExtractReadError("empty_extract", f"{path.name}: the file holds no records")
-    return _require_rows(_records_to_extract(records, path), path)
+    if len(records) > limits.max_rows:
+        raise _too_many_rows(path, limits)
+    return _require_rows(_records_to_extract(records, path), path, limits)
 
 
-READERS: dict[str, Callable[[Path], RawExtract]] = {
+READERS: dict[str, Callable[[Path, ExtractLimits], RawExtract]] = {
     ".csv": read_csv,
     ".txt": read_csv,
     ".xlsx": read_xlsx,
@@ -363,8 +440,14 @@ READERS: dict[str, Callable[[Path], RawExtract]] = {
 }
 
 
-def read_extract(path: Path) -> RawExtract:
+def read_extract(path: Path, limits: ExtractLimits = DEFAULT_LIMITS) -> RawExtract:
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise ExtractReadError("unsupported_format", f"{path.name}: file type {path.suffix!r} is not read yet")
-    return reader(path)
+    size = path.stat().st_size
+    if size > limits.max_file_bytes:
+        raise ExtractReadError(
+            "file_too_large",
+            f"{path.name}: {size / MIB:,.0f} MiB, over the {limits.max_file_bytes / MIB:,.0f} MiB limit for one file",
+        )
+    return reader(path, limits)

@@ -8,7 +8,7 @@ from orchestration.link.charts import write_model_charts
 from orchestration.link.linkage import link_units, load_inputs
 from orchestration.link.model import ModelStore, train_model
 from orchestration.link.quality_report import linkage_quality_rows, store_linkage_quality
-from orchestration.link.review import read_clerical_decisions, write_review_queue
+from orchestration.link.review import read_clerical_decisions, store_decision_problems, write_review_queue
 from orchestration.resources import LinkageSettings, WarehouseResource
 from orchestration.units import unit_codes
 from orchestration.warehouse import ensure_warehouse
@@ -33,16 +33,13 @@ def model_store(warehouse: WarehouseResource) -> ModelStore:
 )
 def splink_model(warehouse: WarehouseResource) -> dg.MaterializeResult:
     store = model_store(warehouse)
-    work = duckdb.connect()
-    try:
+    with warehouse.scratch() as work:
         with warehouse.connect() as con:
             load_inputs(work, con, unit_codes())
         linker = train_model(work, "records_for_model", "registry")
         version = store.save(linker)
         charts = write_model_charts(linker, warehouse.reports_path / "splink" / version)
         records = work.execute("select count(*) from records").fetchall()[0][0]
-    finally:
-        work.close()
     return dg.MaterializeResult(
         metadata={
             "version": version,
@@ -74,9 +71,12 @@ def record_links(
     with warehouse.connect() as con:
         ensure_warehouse(con)
         clerical = read_clerical_decisions(con, warehouse.data_path)
+        store_decision_problems(con, clerical.problems, run_id)
+        for problem in clerical.problems:  # line numbers and reasons only: the lines hold personal data
+            context.log.warning(f"review/decisions.csv line {problem.line} not applied: {problem.reason}")
         outcome = link_units(
             con, units, store, run_id, linkage.auto_link_threshold, linkage.review_threshold,
-            linkage.margin_weight, clerical, charts_folder=warehouse.reports_path / "splink" / "latest",
+            linkage.margin_weight, clerical.table, charts_folder=warehouse.reports_path / "splink" / "latest",
         )
         _replace_evidence(con, units, outcome.evidence, run_id)
         queued = write_review_queue(con, units, outcome.review_candidates, linkage.token_key, run_id,
@@ -93,7 +93,8 @@ def record_links(
             "stages": outcome.stages,
             "candidate_pairs_scored": outcome.predictions,
             "review_queue_rows": queued,
-            "clerical_decisions_applied": clerical.num_rows,
+            "clerical_decisions_applied": clerical.table.num_rows,
+            "clerical_lines_not_applied": len(clerical.problems),
             "model_version": outcome.model_version,
             "model_trained_this_run": outcome.model_trained,
             "waterfall_chart": warehouse.report_link(

@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from orchestration.link.charts import write_model_charts, write_waterfall
 from orchestration.link.model import ModelStore, load_model, records_dataset_name, train_model
+from orchestration.resources import configure_duckdb
 
 MODEL_COLUMNS = (
     "unique_id", "so_dinh_danh", "cmnd", "name_accented", "name_key", "name_sorted", "surname_key", "given_key",
@@ -207,7 +208,8 @@ def link_units(
     clerical_decisions: pa.Table, charts_folder: Path | None = None,
 ) -> LinkOutcome:
     """Link the units' conformed records and replace their rows in link.record_links."""
-    work = duckdb.connect()  # Splink's scratch tables stay out of the warehouse.
+    # Splink's scratch tables stay out of the warehouse, under the same memory limit and spill directory.
+    work = configure_duckdb(duckdb.connect())
     try:
         load_inputs(work, warehouse, units)
         work.execute(f"create table deterministic as {_DETERMINISTIC_SQL}")

@@ -6,8 +6,9 @@ import dagster as dg
 from orchestration.asset_defaults import unit_asset
 from orchestration.publish.exports import write_exports
 from orchestration.publish.feedback import write_unit_feedback
-from orchestration.publish.publication import failed_blocking_gates, publish_unit
+from orchestration.publish.publication import failed_blocking_gates, not_decidable_by, publish_unit
 from orchestration.resources import PublishSettings, WarehouseResource
+from orchestration.unit_errors import UnitErrors
 from orchestration.warehouse import ensure_warehouse
 
 
@@ -26,7 +27,9 @@ from orchestration.warehouse import ensure_warehouse
 def civil_servants(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, publishing: PublishSettings
 ) -> dg.MaterializeResult:
-    outcomes = []
+    outcomes, undecided = [], []
+    run_id = context.run.run_id
+    errors = UnitErrors("publish", run_id, context.log)
     with warehouse.connect() as con:
         ensure_warehouse(con)
         held = [unit for unit in context.partition_keys if failed_blocking_gates(con, unit)]
@@ -34,9 +37,19 @@ def civil_servants(
             if unit_code in held:
                 context.log.warning(f"{unit_code}: not published; its rows were held by the quality gates")
                 continue
-            outcomes.append(publish_unit(con, unit_code, publishing.token_key, run_id=context.run.run_id))
+            if (why := not_decidable_by(con, unit_code, run_id)) is not None:
+                context.log.warning(f"{unit_code}: not decided by this run: {why}")
+                undecided.append(unit_code)
+                continue
+            outcome = errors.attempt(
+                unit_code, lambda unit=unit_code: publish_unit(con, unit, publishing.token_key, run_id=run_id))
+            if outcome is not None:
+                outcomes.append(outcome)
+        errors.record(con, list(context.partition_keys))
     return dg.MaterializeResult(
         metadata={
+            **errors.metadata(),
+            "units_not_decided_here": undecided,
             "units_published": sum(1 for o in outcomes if o.outcome == "published"),
             "units_held": held,
             "rows_read": sum(o.rows_read for o in outcomes),
@@ -60,13 +73,16 @@ def civil_servants(
 )
 def feedback_workbooks(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     written, problems = [], 0
+    errors = UnitErrors("feedback", context.run.run_id, context.log)
     with warehouse.connect() as con:
         for unit_code in context.partition_keys:
-            workbook = write_unit_feedback(con, warehouse.reports_path, unit_code)
+            workbook = errors.attempt(
+                unit_code, lambda unit=unit_code: write_unit_feedback(con, warehouse.reports_path, unit))
             if workbook is not None:
                 written.append(workbook[0])
                 problems += workbook[1]
-    metadata = {"workbooks": len(written), "problems_listed": problems,
+        errors.record(con, list(context.partition_keys))
+    metadata = {**errors.metadata(), "workbooks": len(written), "problems_listed": problems,
                 "workbook_links": workbook_links(warehouse, written)}
     if len(written) == 1:
         metadata["workbook"] = warehouse.report_link(written[0])

@@ -3,8 +3,10 @@ scorecard, every record to fix and what happens to that record, how the extract 
 the unit's place in the monthly ranking.
 
 Only the unit's own records appear. Cells that begin with = + - @ are neutralised (a leading apostrophe)
-so that nothing a unit sent can run as a formula when the workbook is opened. Rule codes stay in the last,
-hidden column for the data team; everything visible is a Vietnamese sentence or a value the unit sent.
+so that nothing a unit sent can run as a formula when the workbook is opened, and characters a workbook
+cannot hold (NUL and other control characters) are shown as U+FFFD. Rule codes stay in the last, hidden
+column for the data team; everything visible is a Vietnamese sentence or a value the unit sent. A unit
+whose files were all refused still gets a workbook: the sheet *Tệp không được nhận* says why.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -23,7 +26,8 @@ from orchestration.quality.rules import rule_catalogue
 CRITERIA_VI = {"correct": "Đúng", "sufficient": "Đủ", "clean": "Sạch", "living": "Sống",
                "overall": "Chung (trung bình bốn tiêu chí)"}
 SEVERITY_VI = {"blocking": "Lỗi phải sửa", "warning": "Cảnh báo"}
-OUTCOME_VI = {"published": "Đã công bố", "held": "Tạm giữ cả tệp, chưa công bố"}
+OUTCOME_VI = {"published": "Đã công bố", "held": "Tạm giữ cả tệp, chưa công bố",
+              None: "Chưa nhận được tệp đọc được; chưa có dữ liệu công bố"}
 # What happens to a record the row is about: the unit's extract held, the record published, or not.
 HANDLING_VI = {"held": "Chưa công bố: cả tệp đang bị tạm giữ",
                "published": "Đã công bố, kèm cảnh báo",
@@ -72,10 +76,12 @@ _HEADERS = ("Mã hồ sơ", "Tệp nguồn", "Dòng", "Tiêu chí", "Vấn đề
 
 
 def neutralise(value: object) -> object:
-    """Text that a spreadsheet would run as a formula is prefixed with an apostrophe."""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
+    """Text that a spreadsheet would run as a formula is prefixed with an apostrophe; characters a workbook
+    cannot store become U+FFFD (the rest of the cell is kept)."""
+    if not isinstance(value, str):
+        return value
+    value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
 
 
 def _value_case() -> str:
@@ -117,6 +123,8 @@ def _summary_sheet(sheet: Worksheet, con: duckdb.DuckDBPyConnection, unit_code: 
     sheet["A1"].font = Font(bold=True, size=14)
     sheet.append(["Đơn vị", unit_name])
     outcome = None
+    if not snapshot:
+        sheet.append(["Kết quả", OUTCOME_VI[None]])
     if snapshot:
         outcome, read, published, quarantined, extract_date, held_reason = snapshot[0]
         sheet.append(["Ngày dữ liệu", extract_date.strftime("%d/%m/%Y") if isinstance(extract_date, date) else ""])
@@ -197,17 +205,42 @@ def _ranking_sheet(sheet: Worksheet, con: duckdb.DuckDBPyConnection, unit_code: 
     sheet.column_dimensions["A"].width = 34
 
 
+_REFUSED_SQL = """
+select f.source_file, coalesce(r.reason_vi, f.reason_code), coalesce(r.action_vi, '')
+from quarantine.files f left join reference.ref_file_reasons r using (reason_code)
+where f.unit_code = $unit
+union all
+select 'Lỗi xử lý (' || e.step || ')', e.reason_vi, 'Quản trị hệ thống đã được báo; không cần gửi lại tệp.'
+from quarantine.unit_errors e where e.unit_code = $unit and e.step <> 'feedback'
+order by 1
+"""
+
+
+def _refused_sheet(sheet: Worksheet, con: duckdb.DuckDBPyConnection, unit_code: str) -> None:
+    """Files the unit sent that were not read, and steps that could not handle its data, with what to do."""
+    sheet.append(["Tệp", "Lý do", "Cách xử lý"])
+    _bold_header(sheet)
+    for row in con.execute(_REFUSED_SQL, {"unit": unit_code}).fetchall():
+        sheet.append([neutralise(value) for value in row])
+    for column, width in zip("ABC", (50, 70, 60), strict=True):
+        sheet.column_dimensions[column].width = width
+
+
 def write_unit_feedback(con: duckdb.DuckDBPyConnection, reports_path: Path, unit_code: str) -> tuple[Path, int] | None:
-    """The unit's workbook for its current extract, at reports/feedback/<unit>/<extract date>_phan_hoi.xlsx;
-    returns its path and the number of problems listed (None when the unit has no current extract)."""
+    """The unit's workbook for its current extract, at reports/feedback/<unit>/<extract date>_phan_hoi.xlsx
+    (dated today when it has none, only files refused); returns its path and the number of problems listed
+    (None when the unit sent nothing at all)."""
     found = con.execute(
-        "select max(extract_date), any_value(u.name) from marts.fct_civil_servant_records r "
-        "join reference.ref_source_units u using (unit_code) where unit_code = ?", [unit_code]
+        "select max(extract_date) from marts.fct_civil_servant_records where unit_code = ?", [unit_code]
     ).fetchall()
-    extract, unit_name = found[0] if found else (None, None)
-    if extract is None:
+    extract = found[0][0] if found else None
+    refused = con.execute("select count(*) from quarantine.files where unit_code = ?", [unit_code]).fetchall()[0][0]
+    if extract is None and not refused:
         return None
-    path = reports_path / "feedback" / unit_code / f"{extract.isoformat()}_phan_hoi.xlsx"
+    unit_name = con.execute("select any_value(name) from reference.ref_source_units where unit_code = ?",
+                            [unit_code]).fetchall()[0][0] or unit_code
+    day = extract or date.today()
+    path = reports_path / "feedback" / unit_code / f"{day.isoformat()}_phan_hoi.xlsx"
     return path, write_feedback_workbook(con, unit_code, unit_name, path)
 
 
@@ -218,6 +251,7 @@ def write_feedback_workbook(con: duckdb.DuckDBPyConnection, unit_code: str, unit
     problems = _problems_sheet(workbook.create_sheet("Hồ sơ cần sửa"), con, unit_code, held=outcome == "held")
     _columns_sheet(workbook.create_sheet("Kiểm tra tệp"), con, unit_code)
     _ranking_sheet(workbook.create_sheet("Xếp hạng"), con, unit_code)
+    _refused_sheet(workbook.create_sheet("Tệp không được nhận"), con, unit_code)
     path.parent.mkdir(parents=True, exist_ok=True)
     workbook.save(path)
     return problems

@@ -131,6 +131,25 @@ def failed_blocking_gates(con: duckdb.DuckDBPyConnection, unit_code: str) -> tup
     return tuple(row[0] for row in rows)
 
 
+def not_decidable_by(con: duckdb.DuckDBPyConnection, unit_code: str, run_id: str) -> str | None:
+    """Why this run may not decide the unit's publication, or None when it may.
+
+    Runs interleave their steps in the pool: a run decides only on the gates it evaluated itself, about
+    the load those gates saw. Otherwise the run that evaluated the newer load decides.
+    """
+    total, own, evaluated_load = con.execute(
+        "select count(*), count(*) filter (where load_id = $run), any_value(extract_load_id) filter "
+        "(where load_id = $run) from quality.gate_results where unit_code = $unit",
+        {"run": run_id, "unit": unit_code}).fetchall()[0]
+    if own == 0 or own < total:
+        return "its gates were last evaluated by another run, which decides its publication"
+    current = con.execute("select any_value(load_id) from marts.fct_civil_servant_records where unit_code = ?",
+                          [unit_code]).fetchall()[0][0]
+    if current != evaluated_load:
+        return "a newer load arrived after this run evaluated its gates; the run of that load decides"
+    return None
+
+
 def _with_tokens(accepted: pa.Table, token_key: str, published_at: datetime) -> pa.Table:
     tokens = [person_token(token_key, registry_id) for registry_id in accepted.column("registry_id").to_pylist()]
     table = accepted.drop_columns(["registry_id"])
@@ -237,11 +256,11 @@ def _append_decision(con: duckdb.DuckDBPyConnection, decision: _Decision, outcom
     """The decision, the gate results it was made on, and the rows it wrote, in the append-only tables."""
     con.execute(
         "INSERT INTO published.snapshots (load_id, unit_code, source_file, extract_date, outcome, rows_read, "
-        "rows_published, rows_quarantined, failed_gates, decided_at, file_sha256, held_reason) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "rows_published, rows_quarantined, failed_gates, decided_at, file_sha256, held_reason, run_id) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [decision.load_id, decision.unit_code, decision.source_file, decision.extract_date, outcome.outcome,
          outcome.rows_read, outcome.rows_published, outcome.rows_quarantined, list(outcome.failed_gates),
-         decision.decided_at, decision.file_sha256, outcome.held_reason],
+         decision.decided_at, decision.file_sha256, outcome.held_reason, decision.run_id],
     )
     con.execute(_SNAPSHOT_GATES_SQL, {
         "load_id": decision.load_id, "decided_at": decision.decided_at, "unit": decision.unit_code})

@@ -33,9 +33,12 @@ from orchestration.quality.scorecard import (
     run_pass_rates,
 )
 from orchestration.resources import WarehouseResource
+from orchestration.unit_errors import STEP_SENTENCES_VI, UnitErrors
 from orchestration.warehouse import ensure_warehouse
 
 GATES_KEY = dg.AssetKey(["quality", "gate_results"])
+# The gate that holds a unit whose validation stopped with an error (reason code held.validation_error).
+VALIDATION_ERROR_GATE = "validation_error"
 INTEGRITY = load_suite_definitions(names=(INTEGRITY_SUITE,))[INTEGRITY_SUITE]
 
 # Input quality of a criterion: the share of a unit's records with no flag of that criterion (warnings
@@ -98,14 +101,29 @@ def data_docs_metadata(warehouse: WarehouseResource, index: Path | None) -> dict
 
 
 def store_outcomes(
-    con: duckdb.DuckDBPyConnection, run_id: str, outcomes: list[ExpectationOutcome], evaluated_at: datetime
+    con: duckdb.DuckDBPyConnection, run_id: str, outcomes: list[ExpectationOutcome], evaluated_at: datetime,
+    extract_loads: dict[str, str] | None = None,
 ) -> None:
+    """Store the outcomes with the extract load each unit's were evaluated on (its publication checks it)."""
     con.executemany(
         "INSERT INTO quality.gate_results (load_id, unit_code, criterion, expectation, column_name, blocking, "
-        "success, observed, evaluated_at, gate) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "success, observed, evaluated_at, gate, extract_load_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [[run_id, o.unit_code, o.criterion, o.expectation, o.column, o.blocking, o.success, o.observed,
-          evaluated_at, o.gate] for o in outcomes],
+          evaluated_at, o.gate, (extract_loads or {}).get(o.unit_code)] for o in outcomes],
     )
+
+
+def current_extract_loads(con: duckdb.DuckDBPyConnection, units: list[str]) -> dict[str, str]:
+    """Unit -> the load id of the conformed records the gates are about to evaluate."""
+    return dict(con.execute(
+        "select unit_code, any_value(load_id) from marts.fct_civil_servant_records "
+        "where unit_code in (select unnest(?)) group by 1", [units]).fetchall())
+
+
+def validation_error(unit_code: str) -> ExpectationOutcome:
+    """A unit whose validation could not complete is held: nothing unvalidated is published."""
+    return ExpectationOutcome(unit_code, "integrity", "validation_completed", None, True, False,
+                              "the validation stopped with an error", gate=VALIDATION_ERROR_GATE)
 
 
 def failed_units_by_gate(outcomes: list[ExpectationOutcome]) -> dict[str, list[str]]:
@@ -115,6 +133,13 @@ def failed_units_by_gate(outcomes: list[ExpectationOutcome]) -> dict[str, list[s
         if outcome.gate and outcome.blocking and not outcome.success:
             failed[outcome.gate].add(outcome.unit_code)
     return {gate: sorted(failed.get(gate, ())) for gate in integrity_gates(INTEGRITY)}
+
+
+def _hold(con: duckdb.DuckDBPyConnection, warehouse: WarehouseResource, unit_code: str, gates: tuple[str, ...],
+          reasons: dict[str, str], run_id: str) -> None:
+    hold_unit(con, unit_code, gates, reasons, run_id=run_id)
+    # Its workbook now, with the reason: a one-unit run that fails the check skips publish altogether.
+    write_unit_feedback(con, warehouse.reports_path, unit_code)
 
 
 def units_below_target(outcomes: list[ExpectationOutcome]) -> dict[str, list[str]]:
@@ -199,15 +224,20 @@ def gate_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     runner = gate_runner(warehouse)
     outcomes: list[ExpectationOutcome] = []
     reasons: dict[str, dict[str, str]] = {}
+    errors = UnitErrors("quality", context.run.run_id, context.log)
     with warehouse.connect() as con:
         ensure_warehouse(con)
+        extract_loads = current_extract_loads(con, units)
         for unit_code in units:
-            unit_outcomes, reasons[unit_code] = _validate_unit(con, runner, unit_code, context.run.run_id)
+            validated = errors.attempt(
+                unit_code, lambda unit=unit_code: _validate_unit(con, runner, unit, context.run.run_id))
+            unit_outcomes, reasons[unit_code] = validated or (
+                [validation_error(unit_code)], {VALIDATION_ERROR_GATE: STEP_SENTENCES_VI["quality"]})
             outcomes.extend(unit_outcomes)
         now = datetime.now()
         con.execute("BEGIN TRANSACTION")
         con.execute("DELETE FROM quality.gate_results WHERE unit_code IN (SELECT unnest(?))", [units])
-        store_outcomes(con, context.run.run_id, outcomes, now)
+        store_outcomes(con, context.run.run_id, outcomes, now, extract_loads)
         con.execute("DELETE FROM quality.scorecard WHERE load_id = ?", [context.run.run_id])
         con.sql(_SCORECARD_SQL, params={
             "load_id": context.run.run_id, "measured_at": now, "units": units, "as_of": as_of_date(),
@@ -217,25 +247,27 @@ def gate_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource
         held = failed_units_by_gate(outcomes)
         # Held here, not in publish: a failed blocking check stops the publish step altogether.
         for unit_code in units:
-            unit_gates = tuple(gate for gate in integrity_gates(INTEGRITY) if unit_code in held[gate])
-            if unit_gates:
-                hold_unit(con, unit_code, unit_gates, reasons[unit_code], run_id=context.run.run_id)
-                # Its workbook now, with the reason: a one-unit run that fails the check skips publish altogether.
-                write_unit_feedback(con, warehouse.reports_path, unit_code)
+            unit_gates = tuple(gate for gate in integrity_gates(INTEGRITY) if unit_code in held[gate]) + (
+                (VALIDATION_ERROR_GATE,) if unit_code in errors.failed else ())
+            if unit_gates and unit_code in extract_loads:
+                errors.attempt(unit_code, lambda unit=unit_code, gates=unit_gates: _hold(
+                    con, warehouse, unit, gates, reasons[unit], context.run.run_id))
                 context.log.warning(f"{unit_code}: held as a whole by gate(s) {', '.join(unit_gates)}")
+        errors.record(con, units)
     docs_index = runner.build_data_docs()
-    held_units = {u for units_held in held.values() for u in units_held}
+    held_units = {u for units_held in held.values() for u in units_held} | set(errors.failed)
     yield dg.MaterializeResult(
         metadata={
             **data_docs_metadata(warehouse, docs_index),
             "units": len(units),
             "units_held": len(held_units),
+            **errors.metadata(),
             **{f"pass_rate_{criterion}": dg.FloatMetadataValue(float(national.get(criterion, 0.0)))
                for criterion in CRITERIA},
         }
     )
-    for gate, units_held in held.items():
-        yield gate_check_result(gate, units_held, len(units), reasons)
+    for gate in integrity_gates(INTEGRITY):
+        yield gate_check_result(gate, held[gate], len(units), reasons)
     for criterion, below in units_below_target(outcomes).items():
         yield input_check_result(criterion, below, len(units))
 

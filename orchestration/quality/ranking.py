@@ -13,7 +13,7 @@ import dagster as dg
 import duckdb
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from orchestration.asset_defaults import WAREHOUSE_POOL, WAREHOUSE_RETRY
+from orchestration.asset_defaults import WAREHOUSE_POOL
 from orchestration.conform.assets import DBT_BUILD, RANKING_SELECT, already_built, dbt_docs_page
 from orchestration.conform.docs import project_fingerprint, with_docs_links
 from orchestration.conform.project import dbt_project
@@ -62,7 +62,6 @@ def ranking_metadata(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     name="ranking_models",
     dagster_dbt_translator=CbccvcTranslator(),
     pool=WAREHOUSE_POOL,
-    retry_policy=WAREHOUSE_RETRY,
 )
 def ranking_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
