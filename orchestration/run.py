@@ -82,13 +82,15 @@ class SharedInputsFailed(RuntimeError):
 
 
 def _failure_message(result: dg.ExecuteInProcessResult) -> str | None:
-    """The first step failure's own message (for a `dg.Failure`, its one-line description)."""
+    """The first step failure's own sentence: a `dg.Failure`'s description, else the error's last line."""
     for event in result.all_events:
-        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
-            error = event.step_failure_data.error
-            while error.cause is not None and error.cls_name in ("DagsterExecutionStepExecutionError",):
-                error = error.cause
-            return f"{event.step_key}: {error.message.strip().splitlines()[-1]}"
+        if not (event.is_step_failure and event.step_failure_data):
+            continue
+        data = event.step_failure_data
+        if data.user_failure_data and data.user_failure_data.description:
+            return f"{event.step_key}: {data.user_failure_data.description}"
+        if data.error:
+            return f"{event.step_key}: {data.error.message.strip().splitlines()[-1]}"
     return None
 
 

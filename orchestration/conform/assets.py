@@ -1,7 +1,9 @@
 """dbt assets: reference seeds, the conform models, and the record-flag model of the quality layer.
 
-All units that run together are conformed in one dbt invocation (dbt costs seconds to start): the
-conform models are rebuilt whole from ``raw.extracts``, which always holds each unit's current extract.
+All units that run together are conformed in one dbt invocation (dbt costs seconds to start). The conform
+and record-flag models are incremental per unit: the run's units reach dbt as the var `units`
+(orchestration/conform/dbt_vars.py) and only their rows are read and replaced; a change to the models
+rebuilds them whole.
 """
 
 from collections.abc import Iterator
@@ -13,11 +15,12 @@ from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.asset_defaults import SINGLE_RUN, WAREHOUSE_POOL
 from orchestration.conform.column_lineage import with_column_metadata
+from orchestration.conform.dbt_vars import dbt_build_args, dbt_vars
 from orchestration.conform.docs import DOCS_PAGE, generate_dbt_docs, project_fingerprint, with_docs_links
 from orchestration.conform.project import dbt_project
 from orchestration.conform.translator import CbccvcTranslator
 from orchestration.resources import WarehouseResource
-from orchestration.units import unit_partitions
+from orchestration.units import unit_codes, unit_partitions
 
 CONFORM_SELECT = "path:models/staging path:models/intermediate path:models/marts"
 QUALITY_SELECT = "path:models/marts/quality"
@@ -28,6 +31,7 @@ RANKING_SELECT = "path:models/marts/ranking"
 # dagster-dbt adds the asset selection itself; tests run once every parent they read is built.
 DBT_BUILD = ["build", "--indirect-selection", "buildable"]
 SEEDS_FINGERPRINT = "seeds_fingerprint"
+MODELS_FINGERPRINT = "models_fingerprint"
 
 
 @dbt_assets(
@@ -65,17 +69,25 @@ def seeds_already_loaded(context: dg.AssetExecutionContext, warehouse: Warehouse
     return already_built(context, warehouse, fingerprint, SEEDS_FINGERPRINT)
 
 
-def already_built(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, fingerprint: str, metadata_key: str
-) -> bool:
+def built_from(context: dg.AssetExecutionContext, fingerprint: str, metadata_key: str) -> bool:
     """True when every selected dbt node was last built from files of this fingerprint (recorded under
-    `metadata_key` in its materialization) and its relation is still in the warehouse."""
+    `metadata_key` in its materialization)."""
     for key in context.selected_asset_keys:
         event = context.instance.get_latest_materialization_event(key)
         metadata = event.asset_materialization.metadata if event and event.asset_materialization else {}
         recorded = metadata.get(metadata_key)
         if recorded is None or recorded.value != fingerprint:
             return False
+    return True
+
+
+def already_built(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, fingerprint: str, metadata_key: str
+) -> bool:
+    """True when every selected dbt node was last built from files of this fingerprint and its relation is
+    still in the warehouse."""
+    if not built_from(context, fingerprint, metadata_key):
+        return False
     with warehouse.connect() as con:
         tables = {tuple(row) for row in con.execute(
             "select table_schema, table_name from information_schema.tables").fetchall()}
@@ -104,7 +116,21 @@ def dbt_docs_page(warehouse: WarehouseResource) -> dg.MetadataValue:
 def conform_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
-    events = with_column_metadata(dbt.cli(DBT_BUILD, context=context), warehouse.warehouse_path)
+    yield from per_unit_build(context, dbt, warehouse)
+
+
+def per_unit_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource,
+                   ) -> Iterator[Any]:
+    """`dbt build` of the selected models for the run's units only, whole when the models changed."""
+    fingerprint = project_fingerprint(Path(dbt.project_dir), folders=("models", "macros"))
+    full_refresh = not built_from(context, fingerprint, MODELS_FINGERPRINT)
+    variables = dbt_vars(context.partition_keys, unit_codes())
+    context.log.info(f"dbt build for {len(variables.get('units', unit_codes()))} unit(s)"
+                     + ("; models changed: full refresh" if full_refresh else ""))
+    invocation = dbt.cli(dbt_build_args(DBT_BUILD, variables, full_refresh), context=context)
+    events = (event.with_metadata({**event.metadata, MODELS_FINGERPRINT: fingerprint})
+              if isinstance(event, dg.Output) else event
+              for event in with_column_metadata(invocation, warehouse.warehouse_path))
     yield from with_docs_links(events, dbt_docs_page(warehouse))
 
 
@@ -121,5 +147,4 @@ def conform_models(
 def record_flag_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
-    events = with_column_metadata(dbt.cli(DBT_BUILD, context=context), warehouse.warehouse_path)
-    yield from with_docs_links(events, dbt_docs_page(warehouse))
+    yield from per_unit_build(context, dbt, warehouse)

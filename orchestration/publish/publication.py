@@ -141,10 +141,12 @@ def not_decidable_by(con: duckdb.DuckDBPyConnection, unit_code: str, run_id: str
         "select count(*), count(*) filter (where load_id = $run), any_value(extract_load_id) filter "
         "(where load_id = $run) from quality.gate_results where unit_code = $unit",
         {"run": run_id, "unit": unit_code}).fetchall()[0]
-    if own == 0 or own < total:
-        return "its gates were last evaluated by another run, which decides its publication"
     current = con.execute("select any_value(load_id) from marts.fct_civil_servant_records where unit_code = ?",
                           [unit_code]).fetchall()[0][0]
+    if total == 0:
+        return None if current is None else "its current load has no gate results"
+    if own < total:
+        return "its gates were last evaluated by another run, which decides its publication"
     if current != evaluated_load:
         return "a newer load arrived after this run evaluated its gates; the run of that load decides"
     return None

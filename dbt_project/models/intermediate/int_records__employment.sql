@@ -1,9 +1,11 @@
+{{ per_unit_config() }}
 -- Employment (master data owned by the unit): codes mapped to catalogues, rank and pay checked.
 with source_rows as (
     select
-        source_file, source_row, dan_toc_text, loai_text, trang_thai_text, ma_ngach, bac_luong,
+        unit_code, source_file, source_row, dan_toc_text, loai_text, trang_thai_text, ma_ngach, bac_luong,
         he_so_luong, ngay_tuyen_dung_text, ngay_cap_nhat_text
     from {{ ref('stg_raw__extracts') }}
+    where {{ run_units_filter() }}
 ),
 
 coded as (
@@ -28,6 +30,7 @@ coded as (
 )
 
 select
+    coded.unit_code,
     coded.source_file,
     coded.source_row,
     coded.loai,

@@ -1,8 +1,10 @@
+{{ per_unit_config() }}
 -- Identity as the unit sent it, normalised: name, date of birth, sex and personal ID.
 -- Every check is a column; nothing is silently replaced.
 with source_rows as (
-    select source_file, source_row, ho_va_ten, ngay_sinh_text, gioi_tinh_text, so_dinh_danh_text
+    select unit_code, source_file, source_row, ho_va_ten, ngay_sinh_text, gioi_tinh_text, so_dinh_danh_text
     from {{ ref('stg_raw__extracts') }}
+    where {{ run_units_filter() }}
 ),
 
 names as (
@@ -26,6 +28,7 @@ cased as (
 
 typed as (
     select
+        unit_code,
         source_file,
         source_row,
         {{ modern_tone_placement('name_cased') }} as ho_va_ten,

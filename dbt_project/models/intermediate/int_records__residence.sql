@@ -1,12 +1,15 @@
+{{ per_unit_config() }}
 -- Permanent residence text ("ward, [district,] province", old or new names) resolved to a 2025 ward.
 -- Old wards that were split keep every candidate; nothing is guessed and no geocoder is called.
 with source_rows as (
-    select source_file, source_row, noi_thuong_tru
+    select unit_code, source_file, source_row, noi_thuong_tru
     from {{ ref('stg_raw__extracts') }}
+    where {{ run_units_filter() }}
 ),
 
 parts as (
     select
+        unit_code,
         source_file,
         source_row,
         noi_thuong_tru,
@@ -16,6 +19,7 @@ parts as (
 
 keyed as (
     select
+        unit_code,
         source_file,
         source_row,
         noi_thuong_tru,
@@ -72,6 +76,7 @@ old_matches as (
 )
 
 select
+    keyed.unit_code,
     keyed.source_file,
     keyed.source_row,
     case

@@ -1,3 +1,4 @@
+{{ per_unit_config() }}
 -- The conformed national table: one row per extract record, in the shared schema, with lineage.
 select
     source_rows.unit_code,
@@ -62,3 +63,4 @@ from {{ ref('stg_raw__extracts') }} as source_rows
 left join {{ ref('int_records__identity') }} as identity using (source_file, source_row)
 left join {{ ref('int_records__employment') }} as employment using (source_file, source_row)
 left join {{ ref('int_records__residence') }} as residence using (source_file, source_row)
+where {{ run_units_filter('source_rows.unit_code') }}

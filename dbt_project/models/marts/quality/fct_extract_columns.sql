@@ -1,3 +1,4 @@
+{{ per_unit_config() }}
 {{ config(alias='extract_columns') }}
 -- How each checked template column of a unit's current extract looks as a whole: one row per (unit,
 -- column). A broken export shows here first: a column left empty, another column's values in it (a shift
@@ -16,6 +17,7 @@
 } %}
 with records as (
     select * from {{ ref('fct_civil_servant_records') }}
+    where {{ run_units_filter() }}
 ),
 
 -- Blank: nothing sent. Misplaced: something sent that is not a value of this column at all.

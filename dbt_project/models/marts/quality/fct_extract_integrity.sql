@@ -1,13 +1,16 @@
+{{ per_unit_config() }}
 {{ config(alias='extract_integrity') }}
 -- One row per unit's current extract: the measures that say whether the extract *as a set* can be
 -- trusted. The blocking unit gates (expectations/suites/integrity.json) bound them; record-level defects
 -- are not measured here, they are judged record by record (fct_record_flags).
 with records as (
     select * from {{ ref('fct_civil_servant_records') }}
+    where {{ run_units_filter() }}
 ),
 
 columns_checked as (
     select * from {{ ref('fct_extract_columns') }}
+    where {{ run_units_filter() }}
 ),
 
 -- Below this many rows a repeated value or a disagreement share says little about the export.

@@ -1,3 +1,4 @@
+{{ per_unit_config() }}
 {{ config(alias='record_flags') }}
 -- Record-level rules of the four criteria: one row per (record, rule) that fires.
 -- Blocking rules keep a record out of publication; warnings go to the unit's feedback only.
@@ -5,8 +6,10 @@
 -- is documented, with its severity, what it checks and its Vietnamese label, in _quality.yml (meta.rules)
 -- and docs/quality-rules.md.
 {%- set unit_text_columns = ['ho_va_ten', 'co_quan', 'chuc_vu', 'trinh_do_chuyen_mon', 'que_quan', 'noi_thuong_tru'] %}
+-- The run's units' records (all units on a full build); cross-unit rules read the others, never rebuild them.
 with records as (
     select * from {{ ref('fct_civil_servant_records') }}
+    where {{ run_units_filter() }}
 ),
 
 links as (
@@ -74,6 +77,17 @@ person_records as (
     where person_id is not null
 ),
 
+-- Every unit's records of registry persons: the other side of the cross-unit rules, read as they are.
+every_unit_person_records as (
+    select
+        every_unit.unit_code, every_unit.source_file, every_unit.source_row, every_unit.ma_ho_so,
+        links.so_dinh_danh as person_id, every_unit.trang_thai, every_unit.ho_va_ten, every_unit.ngay_sinh,
+        every_unit.ngay_sinh_precision, every_unit.gioi_tinh
+    from {{ ref('fct_civil_servant_records') }} as every_unit
+    join links on every_unit.source_file = links.source_file and every_unit.source_row = links.source_row
+    where links.decision = 'auto_link' and links.so_dinh_danh is not null
+),
+
 -- The same person on another record of the same unit's extract (two record ids for one person).
 same_unit_duplicates as (
     select
@@ -108,7 +122,7 @@ other_unit_records as (
             case when bool_or(this.gioi_tinh is distinct from other.gioi_tinh) then 'giới tính' end
         ) as conflicting_fields
     from person_records as this
-    join person_records as other
+    join every_unit_person_records as other
         on this.person_id = other.person_id and this.unit_code <> other.unit_code
     join unit_names as other_unit on other_unit.unit_code = other.unit_code
     group by all

@@ -1,0 +1,17 @@
+{#- Per-unit builds. The Dagster assets pass the run's units as the var `units` (orchestration/conform/
+    dbt_vars.py); an incremental model then reads and replaces only those units' rows. With no `units`
+    (every unit, or a build by hand) or on a full refresh, the filter is `true` and the model is rebuilt. -#}
+
+{% macro run_units_filter(column='unit_code') -%}
+    {%- set units = var('units', none) -%}
+    {%- if units and is_incremental() -%}
+        {{ column }} in ({% for unit in units %}'{{ unit | replace("'", "''") }}'{{ ", " if not loop.last }}{% endfor %})
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The config every per-unit model shares: its rows are replaced unit by unit. -#}
+{% macro per_unit_config() -%}
+    {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='unit_code') }}
+{%- endmacro %}
