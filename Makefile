@@ -46,7 +46,7 @@ instance: $(INSTALLED)
 # Generated once; re-running `make demo` reuses the data (delete it with `make clean-demo`).
 demo-data: $(INSTALLED)
 	test -d "$(CBCCVC_DATA_DIR)/landing" || \
-		$(BIN)/python -m orchestration.synthetic --out "$(CBCCVC_DATA_DIR)" --scale $(DEMO_SCALE) --seed $(DEMO_SEED)
+		$(BIN)/python -m synthetic --out "$(CBCCVC_DATA_DIR)" --scale $(DEMO_SCALE) --seed $(DEMO_SEED)
 
 demo: demo-data
 	$(MAKE) --no-print-directory run

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/conform_national.py --data-dir DIR [--out benchmarks/results/conform_national.json]
 
-DIR is a generated data set (`python -m orchestration.synthetic --out DIR --scale 1.0 --seed 2025`).
+DIR is a generated data set (`python -m synthetic --out DIR --scale 1.0 --seed 2025`).
 The pipeline part materializes the ingest asset and every conform dbt model for all 62 units in one
 Dagster run, in a fresh warehouse. The baseline reads every landing file once with DuckDB's own readers
 (read_csv / read_json), counting rows; DuckDB has no offline XLSX reader, so XLSX files are listed as

@@ -296,7 +296,7 @@ def run_pipeline(data_dir: Path, as_of: date) -> None:
 
 def generate_and_measure(scale: float, seed: int, as_of: date, keep: Path | None) -> dict:
     sys.path.insert(0, str(PROJECT_ROOT))
-    from orchestration.synthetic import generate
+    from synthetic import generate
 
     with nullcontext(str(keep)) if keep else tempfile.TemporaryDirectory() as folder:
         data_dir = Path(folder)

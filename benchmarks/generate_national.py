@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/generate_national.py [--scale 1.0] [--data-dir DIR] [--seed 2025]
         [--out benchmarks/results/generate_national.json]
 
-Runs ``python -m orchestration.synthetic`` in a fresh process (imports included) into ``--data-dir``
+Runs ``python -m synthetic`` in a fresh process (imports included) into ``--data-dir``
 (default: a temporary directory, deleted afterwards) and measures the wall time and the peak resident
 memory of that process: the kernel's high-water mark (``VmHWM``) sampled while it runs, and the peak
 RSS the kernel reports for the finished child (``getrusage(RUSAGE_CHILDREN).ru_maxrss``); the larger
@@ -55,7 +55,7 @@ def _sample_peak(process: subprocess.Popen, peak: list[int]) -> None:
 
 def run_generator(data_dir: Path, scale: float, seed: int) -> dict:
     """Generate into ``data_dir`` in a child process; wall time and peak memory of that process."""
-    command = [sys.executable, "-m", "orchestration.synthetic", "--out", str(data_dir), "--scale", str(scale),
+    command = [sys.executable, "-m", "synthetic", "--out", str(data_dir), "--scale", str(scale),
                "--seed", str(seed), "--as-of", AS_OF.isoformat()]
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

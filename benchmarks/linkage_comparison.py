@@ -53,7 +53,7 @@ def _run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float
 def prepare(data_dir: Path, records: int, registry: int) -> None:
     """Generate the data set and run ingest and conform (the pipeline's own code) over it."""
     sys.path.insert(0, str(PROJECT_ROOT))
-    from orchestration.synthetic import generate
+    from synthetic import generate
 
     generate(data_dir, scale=records / NATIONAL_RECORDS, seed=7, registry_size=registry, as_of=AS_OF)
     script = textwrap.dedent("""

@@ -117,7 +117,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "benchmarks" / "results" / "national_memory.json")
     args = parser.parse_args()
     sys.path.insert(0, str(PROJECT_ROOT))
-    from orchestration.synthetic import generate
+    from synthetic import generate
 
     with tempfile.TemporaryDirectory(prefix="cbccvc-national-") as tmp:
         data_dir = args.data_dir or Path(tmp) / "data"

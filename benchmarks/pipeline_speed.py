@@ -58,7 +58,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "benchmarks" / "results" / "pipeline_speed.json")
     args = parser.parse_args()
     sys.path.insert(0, str(PROJECT_ROOT))
-    from orchestration.synthetic import generate
+    from synthetic import generate
 
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)

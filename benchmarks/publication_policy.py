@@ -36,7 +36,7 @@ from results_file import RESULTS_DIR, write_result
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from orchestration.synthetic import DefectRates, generate  # noqa: E402
+from synthetic import DefectRates, generate  # noqa: E402
 
 RULE_CATALOGUE = PROJECT_ROOT / "dbt_project" / "models" / "marts" / "quality" / "_quality.yml"
 PUBLISHED_TARGET = 0.995

@@ -17,7 +17,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestration.synthetic import generate
+from synthetic import generate
 
 AS_OF = date(2026, 11, 15)
 SMALL_SCALE = 0.002  # every unit gets its minimum of 50 records: about 3,100 records in all
@@ -127,7 +127,7 @@ def resend_extract(unit_dir: Path, change: Callable[[list[str], list[list]], lis
 def swap_birth_date_and_sex(headers: list[str], rows: list[list]) -> list[list]:
     """A broken export: date of birth and sex values exchanged under their headers on every row."""
     from orchestration.ingest.columns import canonical_column
-    from orchestration.synthetic.bad_files import SWAPPED_COLUMNS, swap_cells
+    from synthetic.bad_files import SWAPPED_COLUMNS, swap_cells
 
     columns = [canonical_column(h) for h in headers]
     return swap_cells(rows, *(columns.index(column) for column in SWAPPED_COLUMNS))

@@ -17,9 +17,9 @@ from orchestration.ingest.columns import canonical_column
 from orchestration.ingest.encodings import decode_bytes
 from orchestration.ingest.extracts import load_unit
 from orchestration.ingest.readers import ExtractReadError, RawExtract, read_extract
-from orchestration.synthetic.bad_files import FORMULAS, HOSTILE_HEADERS
-from orchestration.synthetic.shapes import BAD_FILE_KINDS, CATALOGUE, PLAIN, TRUTH_FIELDS
 from orchestration.warehouse import ensure_warehouse
+from synthetic.bad_files import FORMULAS, HOSTILE_HEADERS
+from synthetic.shapes import BAD_FILE_KINDS, CATALOGUE, PLAIN, TRUTH_FIELDS
 
 READABLE = {"current", "older", "stale_current", "formula_injection", "hostile_headers", "duplicate", "undated",
             "unknown_unit", "missing_required_column"}

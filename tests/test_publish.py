@@ -181,3 +181,26 @@ def test_exports_match_publication_carry_no_raw_id_and_are_audited(pipeline: Pip
     assert set(manifest["scorecard"]) >= set(manifest["units"])
     audited = {kind for (kind,) in pipeline.query("select distinct kind from published.audit_log")}
     assert audited == {"export_unit", "export_national", "manifest", "publish", "quarantine", "hold"}
+
+
+def test_a_run_decides_a_units_publication_only_on_its_own_gates_about_the_load_they_saw():
+    from orchestration.warehouse import ensure_warehouse
+
+    with duckdb.connect() as con:
+        ensure_warehouse(con)
+        con.execute("create schema marts")
+        con.execute("create table marts.fct_civil_servant_records as select 'ha-noi' as unit_code, 'load-2' as load_id")
+        assert publication.not_decidable_by(con, "ha-noi", "run-1") == "its current load has no gate results"
+        con.execute("insert into quality.gate_results (load_id, unit_code, criterion, expectation, blocking, success, "
+                    "observed, evaluated_at, extract_load_id) values ('run-1', 'ha-noi', 'integrity', 'e', true, true, "
+                    "'', now(), 'load-1')")
+        # Run 1 evaluated load 1; load 2 arrived since (another run's ingest and dbt): that run decides.
+        assert "newer load" in publication.not_decidable_by(con, "ha-noi", "run-1")
+        con.execute("update marts.fct_civil_servant_records set load_id = 'load-1'")
+        assert publication.not_decidable_by(con, "ha-noi", "run-1") is None
+        # Another run has evaluated the unit's gates since: this run no longer decides.
+        con.execute("insert into quality.gate_results (load_id, unit_code, criterion, expectation, blocking, success, "
+                    "observed, evaluated_at, extract_load_id) values ('run-2', 'ha-noi', 'integrity', 'e', true, true, "
+                    "'', now(), 'load-1')")
+        assert "another run" in publication.not_decidable_by(con, "ha-noi", "run-1")
+        assert publication.not_decidable_by(con, "lai-chau", "run-1") is None  # no extract: nothing to decide

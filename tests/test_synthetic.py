@@ -1,4 +1,4 @@
-"""Tests for the synthetic data generator (orchestration/synthetic).
+"""Tests for the synthetic data generator (synthetic).
 
 Landing files are read back with the project's own reader, so every file shape the generator writes is
 checked the way the pipeline will see it. Each defect label is checked against the registry, the pay
@@ -23,14 +23,14 @@ import pytest
 
 from orchestration.ingest.columns import canonical_column, header_slug
 from orchestration.ingest.readers import ExtractReadError, read_extract
-from orchestration.synthetic import GenerationSummary, generate
-from orchestration.synthetic.bad_files import SWAPPED_COLUMNS
-from orchestration.synthetic.defects import LABELS, NO_DEFECTS, DefectRates
-from orchestration.synthetic.names import match_key, modern_tone_placement, strip_diacritics
-from orchestration.synthetic.people import retirement_age_months
-from orchestration.synthetic.reference import load_reference
-from orchestration.synthetic.shapes import ENGLISH_LABELS, PRINTED_LABELS, upper_ascii
-from orchestration.synthetic.units import NATIONAL_RECORDS
+from synthetic import GenerationSummary, generate
+from synthetic.bad_files import SWAPPED_COLUMNS
+from synthetic.defects import LABELS, NO_DEFECTS, DefectRates
+from synthetic.names import match_key, modern_tone_placement, strip_diacritics
+from synthetic.people import retirement_age_months
+from synthetic.reference import load_reference
+from synthetic.shapes import ENGLISH_LABELS, PRINTED_LABELS, upper_ascii
+from synthetic.units import NATIONAL_RECORDS
 
 REPO = Path(__file__).resolve().parents[1]
 AS_OF = date(2026, 11, 20)
@@ -73,7 +73,7 @@ def moderate(tmp_path_factory: pytest.TempPathFactory) -> GenerationSummary:
 def cli_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The same generation through the command line, in a fresh interpreter."""
     out = tmp_path_factory.mktemp("cli")
-    command = [sys.executable, "-m", "orchestration.synthetic", "--out", str(out), "--scale", str(SCALE),
+    command = [sys.executable, "-m", "synthetic", "--out", str(out), "--scale", str(SCALE),
                "--seed", str(SEED), "--registry-size", str(REGISTRY_SIZE), "--as-of", AS_OF.isoformat()]
     subprocess.run(command, cwd=REPO, check=True, capture_output=True, text=True)
     return out
@@ -649,7 +649,7 @@ def test_bad_unit_has_many_blank_ids(run: GenerationSummary, truth: list[dict]) 
 
 
 def test_rate_settings_override_the_scaled_defaults() -> None:
-    from orchestration.synthetic.__main__ import defect_rates
+    from synthetic.__main__ import defect_rates
 
     rates = defect_rates(2.0, ["blank_id=0.15", "not_in_registry=0.05"])
     assert rates.blank_id == 0.15 and rates.not_in_registry == 0.05
@@ -660,7 +660,7 @@ def test_rate_settings_override_the_scaled_defaults() -> None:
 
 
 def test_the_command_line_sets_a_defect_rate(tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "orchestration.synthetic", "--out", str(tmp_path / "out"), "--scale", "0.002",
+    command = [sys.executable, "-m", "synthetic", "--out", str(tmp_path / "out"), "--scale", "0.002",
                "--seed", "5", "--registry-size", "8000", "--as-of", AS_OF.isoformat(), "--rate", "blank_id=0.30"]
     subprocess.run(command, cwd=REPO, check=True, capture_output=True, text=True)
     with (tmp_path / "out" / "truth" / "files.csv").open(encoding="utf-8") as handle:
@@ -671,3 +671,18 @@ def test_the_command_line_sets_a_defect_rate(tmp_path: Path) -> None:
     assert 0.27 < share < 0.33
     refused = subprocess.run([*command[:-1], "blank_id=3"], cwd=REPO, capture_output=True, text=True)
     assert refused.returncode == 2 and "between 0 and 1" in refused.stderr
+
+
+def test_the_dagster_code_location_never_imports_the_generator():
+    """The generator is a package of its own: no module of the pipeline depends on it."""
+    import ast
+
+    root = Path(__file__).resolve().parents[1] / "orchestration"
+    importers = []
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(name == "synthetic" or name.startswith("synthetic.") for name in names):
+                importers.append(path.relative_to(root).as_posix())
+    assert importers == []

@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.synthetic import DefectRates, generate
+from synthetic import DefectRates, generate
 from tests.conftest import (
     AS_OF,
     REGISTRY_SIZE,

@@ -11,7 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-SEEDS_DIR = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds"
+SEEDS_DIR = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds"
 
 # Which 2025 province each pre-2025 province was merged into (Resolution 202/2025/QH15).
 # Keys are pre-2025 province codes, values are 2025 province codes.

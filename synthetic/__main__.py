@@ -1,4 +1,4 @@
-"""Command line: ``python -m orchestration.synthetic --out DIR --scale S --seed N``."""
+"""Command line: ``python -m synthetic --out DIR --scale S --seed N``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from .generate import generate
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m orchestration.synthetic",
+    parser = argparse.ArgumentParser(prog="python -m synthetic",
                                      description="Generate synthetic CBCCVC extracts, registry and truth.")
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     parser.add_argument("--scale", type=float, required=True, help="1.0 = national size (1,436,507 records)")

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m orchestration.synthetic --out DIR --scale S --seed N [--registry-size R] [--as-of YYYY-MM-DD]
+    python -m synthetic --out DIR --scale S --seed N [--registry-size R] [--as-of YYYY-MM-DD]
         [--defect-scale F]
 
 ``--scale 1.0`` is national size (1,436,507 personnel records over the 62 units of
