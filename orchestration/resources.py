@@ -58,8 +58,7 @@ def is_lock_conflict(error: duckdb.Error) -> bool:
     return "lock" in str(error).lower() and "conflicting" in str(error).lower()
 
 
-def connect_waiting(path: str, read_only: bool = False, wait_seconds: float | None = None,
-                    ) -> duckdb.DuckDBPyConnection:
+def connect_waiting(path: str, read_only: bool = False, wait_seconds: float | None = None) -> duckdb.DuckDBPyConnection:
     """Open the warehouse, waiting while another process holds its lock (one writer at a time).
 
     Gives up after ``CBCCVC_LOCK_WAIT_SECONDS`` with `WarehouseBusy`, a one-line reason.
