@@ -44,8 +44,9 @@ def default_memory_limit() -> str:
 def duckdb_settings() -> dict[str, str]:
     """DuckDB's memory limit and spill directory, for every connection (warehouse, scratch, dbt's profile):
     work larger than the limit spills to the directory instead of being killed."""
-    return {"memory_limit": os.environ["CBCCVC_DUCKDB_MEMORY_LIMIT"],
-            "temp_directory": os.environ["CBCCVC_DUCKDB_TEMP_DIR"]}
+    data_dir = Path(os.environ.get("CBCCVC_DATA_DIR", PROJECT_ROOT / "data"))
+    return {"memory_limit": os.environ.get("CBCCVC_DUCKDB_MEMORY_LIMIT") or default_memory_limit(),
+            "temp_directory": os.environ.get("CBCCVC_DUCKDB_TEMP_DIR") or str(data_dir / "duckdb_tmp")}
 
 
 def configure_duckdb(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
