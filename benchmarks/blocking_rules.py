@@ -48,16 +48,18 @@ def main() -> int:
     from splink import DuckDBAPI
     from splink.blocking_analysis import count_comparisons_from_blocking_rules
 
-    from orchestration.link.linkage import _DETERMINISTIC_SQL, load_inputs
+    from orchestration.link.linkage import load_training_inputs
     from orchestration.link.model import linkage_settings
     from orchestration.units import unit_codes
 
     work = duckdb.connect()
     with duckdb.connect(str(args.warehouse), read_only=True) as warehouse:
-        load_inputs(work, warehouse, unit_codes())
-    work.execute(f"create table deterministic as {_DETERMINISTIC_SQL}")
-    work.execute("create table residual_for_model as select * from records_for_model "
-                 "where unique_id not in (select record_id from deterministic)")
+        load_training_inputs(work, warehouse, unit_codes())
+        exact = warehouse.sql("select record_id from linkage.fct_linkage_exact_matches").to_arrow_table()
+    work.register("exact_matches", exact)
+    work.execute("create table residual_for_model as select * from training_records "
+                 "where unique_id not in (select record_id from exact_matches)")
+    work.execute("create view registry as select * from training_registry")
     rules = [rule["blocking_rule"] for rule in linkage_settings()["blocking_rules_to_generate_predictions"]]
     db_api = DuckDBAPI(connection=work)
     counted = count_comparisons_from_blocking_rules(

@@ -77,14 +77,14 @@ def export_inputs(data_dir: Path) -> None:
     """The model's view of records and registry, as Parquet for the methods outside the pipeline."""
     script = textwrap.dedent(f"""
         import duckdb
-        from orchestration.link.linkage import load_inputs, MODEL_COLUMNS
+        from orchestration.link.linkage import load_training_inputs, MODEL_COLUMNS
         from orchestration.units import unit_codes
         work = duckdb.connect()
         with duckdb.connect({str(data_dir / 'warehouse.duckdb')!r}, read_only=True) as wh:
-            load_inputs(work, wh, unit_codes())
+            load_training_inputs(work, wh, unit_codes())
         cols = ", ".join(c for c in MODEL_COLUMNS)
-        work.execute(f"copy (select {{cols}} from records) to {str(data_dir / 'records.parquet')!r}")
-        work.execute(f"copy (select {{cols}} from registry) to {str(data_dir / 'registry.parquet')!r}")
+        work.execute(f"copy (select {{cols}} from training_records) to {str(data_dir / 'records.parquet')!r}")
+        work.execute(f"copy (select {{cols}} from training_registry) to {str(data_dir / 'registry.parquet')!r}")
     """)
     subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, env=_env(data_dir), check=True)
 

@@ -63,7 +63,8 @@ def _directory_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.exists() else 0
 
 
-def run_national(data_dir: Path, memory_limit: str) -> dict:
+def run_national(data_dir: Path, memory_limit: str, units: list[str] | None = None, name: str = "national") -> dict:
+    """One `python -m orchestration.run` (every unit, or `units`), its seconds and peak memory."""
     spill = data_dir / "duckdb_tmp"
     env = {
         **os.environ,
@@ -76,11 +77,11 @@ def run_national(data_dir: Path, memory_limit: str) -> dict:
     (data_dir / "dagster_home" / "dagster.yaml").write_text(
         (PROJECT_ROOT / "orchestration" / "dagster.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     peak = {"tree": 0, "spill": 0}
-    log = data_dir / "national_run.log"
+    log = data_dir / f"{name}_run.log"
+    command = [sys.executable, "-m", "orchestration.run"] + (["--units", ",".join(units)] if units else [])
     started = time.perf_counter()
     with log.open("w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "orchestration.run"], cwd=PROJECT_ROOT, env=env,
-                                   stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
 
         def sample() -> None:
             while process.poll() is None:
@@ -101,7 +102,8 @@ def run_national(data_dir: Path, memory_limit: str) -> dict:
         "exit_code": code,
         "seconds": round(seconds, 1),
         "peak_tree_rss_mib": round(peak["tree"] / 2**20, 1),
-        "peak_single_process_rss_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+        "peak_single_process_rss_mib_so_far": round(
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
         "peak_spill_mib": round(peak["spill"] / 2**20, 1),
         "rows_read": read, "rows_published": published, "rows_quarantined": quarantined,
         "log_tail": log.read_text(encoding="utf-8", errors="replace").splitlines()[-8:],

@@ -118,6 +118,20 @@ CREATE TABLE IF NOT EXISTS link.link_evidence (
     load_id VARCHAR NOT NULL
 );
 
+-- Splink's best three candidates for each set of compared features, per model version and registry snapshot:
+-- a record whose features were scored before is not scored again. registry_id is null when no pair scored.
+CREATE TABLE IF NOT EXISTS link.record_scores (
+    features_hash VARCHAR NOT NULL,
+    model_version VARCHAR NOT NULL,
+    registry_snapshot_id VARCHAR NOT NULL,
+    registry_id VARCHAR,
+    match_probability DOUBLE,
+    match_weight DOUBLE,
+    id_conflicts BOOLEAN,
+    weights MAP(VARCHAR, DOUBLE),
+    scored_at TIMESTAMP NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS link.review_queue (
     unit_code VARCHAR NOT NULL,
     source_file VARCHAR NOT NULL,

@@ -16,7 +16,8 @@ from tests.conftest import PipelineData, dbt_build, ordinary_units
 EVERY_UNIT = ["a", "b", "c"]
 PER_UNIT_MODELS = ("intermediate.int_records__identity", "intermediate.int_records__employment",
                    "intermediate.int_records__residence", "marts.fct_civil_servant_records",
-                   "quality.extract_columns", "quality.extract_integrity", "quality.record_flags")
+                   "quality.extract_columns", "quality.extract_integrity", "quality.record_flags",
+                   "linkage.fct_linkage_records", "linkage.fct_linkage_exact_matches", "linkage.fct_linkage_candidates")
 
 
 def test_dbt_vars_name_the_runs_units_and_nothing_for_a_run_over_every_unit():

@@ -193,8 +193,9 @@ def write_warehouse(warehouse: Path, data: HandMadeData) -> None:
         )
         con.execute("create table raw.registry (so_dinh_danh varchar, cmnd_cu varchar, ho_va_ten varchar, "
                     "ngay_sinh date, gioi_tinh varchar, ma_tinh_khai_sinh varchar, ma_tinh_thuong_tru varchar, "
-                    "ma_xa_thuong_tru varchar, dan_toc varchar, trang_thai varchar, ngay_mat date, ngay_cap_nhat date)")
-        con.executemany(f"insert into raw.registry values ({', '.join('?' * 12)})", data.registry)
+                    "ma_xa_thuong_tru varchar, dan_toc varchar, trang_thai varchar, ngay_mat date, ngay_cap_nhat date, "
+                    "registry_snapshot_id varchar default 'registry-test')")
+        con.executemany(f"insert into raw.registry by position values ({', '.join('?' * 12)}, default)", data.registry)
 
 
 @dataclass

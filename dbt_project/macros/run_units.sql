@@ -11,7 +11,14 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The config every per-unit model shares: its rows are replaced unit by unit. -#}
+{#- The config every per-unit model shares: its rows are replaced unit by unit. The pre-hook deletes the run's
+    units' rows first (every row when the run names no units), so a unit left with no rows keeps none. -#}
 {% macro per_unit_config() -%}
-    {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='unit_code') }}
+    {{ config(materialized='incremental', incremental_strategy='append', pre_hook="{{ delete_run_units() }}") }}
+{%- endmacro %}
+
+{% macro delete_run_units() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where {{ run_units_filter() }}
+    {%- endif -%}
 {%- endmacro %}

@@ -130,7 +130,8 @@ def per_unit_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, wareh
     invocation = dbt.cli(dbt_build_args(DBT_BUILD, variables, full_refresh), context=context)
     events = (event.with_metadata({**event.metadata, MODELS_FINGERPRINT: fingerprint})
               if isinstance(event, dg.Output) else event
-              for event in with_column_metadata(invocation, warehouse.warehouse_path))
+              for event in with_column_metadata(invocation, warehouse.warehouse_path,
+                                                warehouse.data_path / "dbt_lineage_cache", fingerprint))
     yield from with_docs_links(events, dbt_docs_page(warehouse))
 
 

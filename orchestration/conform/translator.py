@@ -27,8 +27,11 @@ class CbccvcTranslator(DagsterDbtTranslator):
         return AssetKey([schema, relation])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        if {"quality", "ranking"} & set(dbt_resource_props.get("fqn", [])):
+        fqn = set(dbt_resource_props.get("fqn", []))
+        if {"quality", "ranking"} & fqn:
             return "quality"
+        if "linkage" in fqn:  # the link layer's inputs, computed in the warehouse before Splink runs
+            return "link"
         return "conform"
 
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:

@@ -8,7 +8,13 @@ import dagster as dg
 from orchestration.asset_defaults import unit_asset, warehouse_asset
 from orchestration.ingest.extracts import load_unit
 from orchestration.ingest.landing import display_text, landing_file, unknown_unit_folders
-from orchestration.ingest.registry import RegistryContractError, check_registry_files, check_registry_values
+from orchestration.ingest.registry import (
+    RegistryContractError,
+    check_registry_files,
+    check_registry_values,
+    loaded_snapshot_id,
+    registry_snapshot_id,
+)
 from orchestration.resources import IngestSettings, WarehouseResource
 from orchestration.unit_errors import UnitErrors
 from orchestration.units import unit_codes
@@ -92,13 +98,20 @@ def raw_registry(warehouse: WarehouseResource) -> dg.MaterializeResult:
     files = sorted(warehouse.registry_path.glob("*.parquet"))
     if not files:
         raise dg.Failure(f"No registry snapshot: expected Parquet files in {warehouse.registry_path}")
+    snapshot_id = registry_snapshot_id(files)
     with warehouse.connect() as con:
         ensure_warehouse(con)
+        if loaded_snapshot_id(con) == snapshot_id:
+            # The registry is sent a few times a year; reloading 10 M persons costs every run a minute.
+            persons = con.execute("SELECT count(*) FROM raw.registry").fetchall()[0][0]
+            return dg.MaterializeResult(metadata={
+                "persons": persons, "files": len(files), "snapshot_id": snapshot_id, "reloaded": False})
         try:
             check_registry_files(con, files)
             # Loaded beside the current snapshot and swapped in only once it meets the contract.
             con.execute("CREATE OR REPLACE TABLE raw.registry_incoming AS "
-                        "SELECT * FROM read_parquet(?, union_by_name = true)", [[str(f) for f in files]])
+                        "SELECT *, ? AS registry_snapshot_id FROM read_parquet(?, union_by_name = true)",
+                        [snapshot_id, [str(f) for f in files]])
             check_registry_values(con, "raw.registry_incoming")
         except RegistryContractError as error:
             con.execute("DROP TABLE IF EXISTS raw.registry_incoming")
@@ -108,4 +121,5 @@ def raw_registry(warehouse: WarehouseResource) -> dg.MaterializeResult:
         con.execute("ALTER TABLE raw.registry_incoming RENAME TO registry")
         con.execute("COMMIT")
         persons = con.execute("SELECT count(*) FROM raw.registry").fetchall()[0][0]
-    return dg.MaterializeResult(metadata={"persons": persons, "files": len(files)})
+    return dg.MaterializeResult(
+        metadata={"persons": persons, "files": len(files), "snapshot_id": snapshot_id, "reloaded": True})

@@ -8,6 +8,7 @@ lost its leading zeros: 34 units would then hold people "not in the registry").
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import duckdb
@@ -68,3 +69,27 @@ def check_registry_values(con: duckdb.DuckDBPyConnection, table: str) -> None:
     if repeated:
         raise RegistryContractError(f"the registry snapshot repeats {repeated:,} values of so_dinh_danh, "
                                     "which must be unique")
+
+
+def registry_snapshot_id(files: list[Path]) -> str:
+    """The snapshot's identity: SHA-256 over its files' names and bytes. Linkage results are kept per
+    snapshot, so a new snapshot re-links every record and an unchanged one is never reloaded."""
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode("utf-8") + b"\0")
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    return "registry-" + digest.hexdigest()[:16]
+
+
+def loaded_snapshot_id(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The snapshot id of the loaded registry, or None when none (or one from before ids) is loaded."""
+    present = con.execute(
+        "select count(*) from information_schema.columns where table_schema = 'raw' and table_name = 'registry' "
+        "and column_name = 'registry_snapshot_id'"
+    ).fetchall()[0][0]
+    if not present:
+        return None
+    rows = con.execute("select registry_snapshot_id from raw.registry limit 1").fetchall()
+    return rows[0][0] if rows else None

@@ -5,7 +5,7 @@ import duckdb
 
 from orchestration.asset_defaults import unit_asset, warehouse_asset
 from orchestration.link.charts import write_model_charts
-from orchestration.link.linkage import link_units, load_inputs
+from orchestration.link.linkage import link_units, load_training_inputs
 from orchestration.link.model import ModelStore, train_model
 from orchestration.link.quality_report import linkage_quality_rows, store_linkage_quality
 from orchestration.link.review import read_clerical_decisions, store_decision_problems, write_review_queue
@@ -23,7 +23,8 @@ def model_store(warehouse: WarehouseResource) -> ModelStore:
 @warehouse_asset(
     key=MODEL_KEY,
     group_name="link",
-    deps=[["marts", "fct_civil_servant_records"], ["marts", "dim_registry_persons"]],
+    deps=[["linkage", "fct_linkage_records"], ["linkage", "dim_linkage_registry"],
+          ["linkage", "dim_linkage_name_frequencies"]],
     kinds={"splink", "duckdb"},
     description=(
         "The Splink linkage model, trained on every conformed record against the registry and saved as a "
@@ -35,11 +36,11 @@ def splink_model(warehouse: WarehouseResource) -> dg.MaterializeResult:
     store = model_store(warehouse)
     with warehouse.scratch() as work:
         with warehouse.connect() as con:
-            load_inputs(work, con, unit_codes())
-        linker = train_model(work, "records_for_model", "registry")
+            load_training_inputs(work, con, unit_codes())
+        linker = train_model(work, "training_records", "training_registry")
         version = store.save(linker)
         charts = write_model_charts(linker, warehouse.reports_path / "splink" / version)
-        records = work.execute("select count(*) from records").fetchall()[0][0]
+        records = work.execute("select count(*) from training_records").fetchall()[0][0]
     return dg.MaterializeResult(
         metadata={
             "version": version,
@@ -53,11 +54,15 @@ def splink_model(warehouse: WarehouseResource) -> dg.MaterializeResult:
 @unit_asset(
     key=["link", "record_links"],
     group_name="link",
-    deps=[["marts", "fct_civil_servant_records"], ["marts", "dim_registry_persons"]],
+    deps=[["linkage", "fct_linkage_records"], ["linkage", "fct_linkage_exact_matches"],
+          ["linkage", "fct_linkage_candidates"], ["linkage", "dim_linkage_registry"],
+          ["linkage", "dim_linkage_name_frequencies"]],
     kinds={"duckdb", "splink"},
     description=(
         "Each conformed record linked to the population registry: a deterministic cascade (exact 12-digit ID, "
-        "old CMND) then the Splink model, with reviewers' decisions taking precedence. Writes the registry ID "
+        "old CMND, a join in dbt) then the Splink model on the candidates dbt selected by blocking key (records "
+        "scored before with the same features, model and registry snapshot keep their scores), with reviewers' "
+        "decisions taking precedence. Writes the registry ID "
         "or none, match probability and weight, decision (auto_link / review / no_link), a match status a unit "
         "understands, the per-comparison evidence, and a review queue per unit (review/queue/<unit>.csv)."
     ),
@@ -92,6 +97,9 @@ def record_links(
             "match_statuses": outcome.statuses,
             "stages": outcome.stages,
             "candidate_pairs_scored": outcome.predictions,
+            "records_scored_by_splink": outcome.records_scored,
+            "records_with_reused_scores": outcome.scores_reused,
+            "registry_rows_loaded": outcome.registry_rows_loaded,
             "review_queue_rows": queued,
             "clerical_decisions_applied": clerical.table.num_rows,
             "clerical_lines_not_applied": len(clerical.problems),

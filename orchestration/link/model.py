@@ -52,24 +52,19 @@ def records_dataset_name(records: str) -> str:
     return f"splink_{records}"
 
 
-def _register_registry_term_frequencies(con: duckdb.DuckDBPyConnection, db_api: DuckDBAPI, linker: Linker,
-                                        registry: str) -> None:
-    """Name frequencies come from the registry, the whole population, not from the records being linked:
-    a unit's links then do not depend on which other units share its run."""
-    table = f"tf_name_accented_{registry}"
-    con.execute(f"""
-        create or replace table {table} as
-        select name_accented, count(*) / sum(count(*)) over () as tf_name_accented
-        from {registry} where name_accented is not null group by 1
-    """)
+def _register_registry_term_frequencies(db_api: DuckDBAPI, linker: Linker) -> None:
+    """Name frequencies come from the whole registry (table ``name_frequencies``, from the dbt model
+    ``dim_linkage_name_frequencies``), not from the records being linked: a unit's links then do not depend
+    on which other units share its run, nor on which registry persons are its candidates."""
     linker.table_management.register_term_frequency_lookup(
-        db_api.register(table, table_name=f"splink_{table}"), "name_accented"
+        db_api.register("name_frequencies", table_name=f"splink_tf_name_accented_{id(linker)}"), "name_accented"
     )
 
 
 def _linker(con: duckdb.DuckDBPyConnection, records: str, registry: str, settings: dict) -> Linker:
-    """A linker over two tables of ``con``; Splink's own names for them are unique to this linker, so a
-    training linker and a prediction linker on one connection never share Splink's cached tables."""
+    """A linker over two tables of ``con`` (which also holds ``name_frequencies``). Splink's own names for
+    them are unique to this linker: a training and a prediction linker on one connection never share
+    Splink's cached tables."""
     _quiet_splink()
     db_api = DuckDBAPI(connection=con)
     inputs = [
@@ -77,7 +72,7 @@ def _linker(con: duckdb.DuckDBPyConnection, records: str, registry: str, setting
         db_api.register(registry, table_name=f"splink_{registry}_for_{records}"),
     ]
     linker = Linker(inputs, settings, log_level=None)
-    _register_registry_term_frequencies(con, db_api, linker, registry)
+    _register_registry_term_frequencies(db_api, linker)
     return linker
 
 

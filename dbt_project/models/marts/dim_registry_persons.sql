@@ -1,4 +1,5 @@
--- Registry persons prepared for linkage: the same match key as the extracts.
+{{ per_snapshot_config() }}
+-- Registry persons prepared for linkage: the same match key as the extracts. Rebuilt per registry snapshot.
 select
     so_dinh_danh,
     cmnd_cu,
@@ -13,5 +14,7 @@ select
     dan_toc,
     trang_thai,
     ngay_mat,
-    ngay_cap_nhat
+    ngay_cap_nhat,
+    registry_snapshot_id
 from {{ ref('stg_raw__registry') }}
+where {{ new_snapshot_filter() }}

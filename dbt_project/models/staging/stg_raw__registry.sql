@@ -11,5 +11,6 @@ select
     cast(dan_toc as varchar) as dan_toc,
     trang_thai,
     cast(ngay_mat as date) as ngay_mat,
-    cast(ngay_cap_nhat as date) as ngay_cap_nhat
+    cast(ngay_cap_nhat as date) as ngay_cap_nhat,
+    registry_snapshot_id
 from {{ source('raw', 'registry') }}
