@@ -52,7 +52,7 @@ demo: demo-data
 	$(MAKE) --no-print-directory run
 
 run: $(MANIFEST) instance
-	$(BIN)/python -m orchestration.run $(if $(UNITS),--units $(UNITS))
+	$(BIN)/python -m orchestration.run $(if $(UNITS),--units $(UNITS)) $(if $(FORCE),--force)
 
 test: $(MANIFEST)
 	$(BIN)/python -m pytest -q

@@ -58,12 +58,12 @@ def child(mode: str, warehouse: Path, units: list[str]) -> None:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         if mode == "per_unit":
             for unit_code in units:
-                batch = unit_batch(con, unit_code, as_of)
+                batch = unit_batch(con, unit_code)
                 records += len(batch)
                 outcomes += runner.run(unit_code, batch)
             outcomes += runner.run_national(national_batch(con, as_of))
         else:
-            batch = pd.concat([unit_batch(con, unit_code, as_of) for unit_code in units], ignore_index=True)
+            batch = pd.concat([unit_batch(con, unit_code) for unit_code in units], ignore_index=True)
             records = len(batch)
             outcomes += runner.run("all", batch)
     seconds = time.perf_counter() - start

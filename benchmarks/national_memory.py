@@ -63,7 +63,8 @@ def _directory_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.exists() else 0
 
 
-def run_national(data_dir: Path, memory_limit: str, units: list[str] | None = None, name: str = "national") -> dict:
+def run_national(data_dir: Path, memory_limit: str, units: list[str] | None = None, name: str = "national",
+                 force: bool = False) -> dict:
     """One `python -m orchestration.run` (every unit, or `units`), its seconds and peak memory."""
     spill = data_dir / "duckdb_tmp"
     env = {
@@ -78,7 +79,8 @@ def run_national(data_dir: Path, memory_limit: str, units: list[str] | None = No
         (PROJECT_ROOT / "orchestration" / "dagster.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     peak = {"tree": 0, "spill": 0}
     log = data_dir / f"{name}_run.log"
-    command = [sys.executable, "-m", "orchestration.run"] + (["--units", ",".join(units)] if units else [])
+    command = [sys.executable, "-m", "orchestration.run"] + (["--units", ",".join(units)] if units else []) + (
+        ["--force"] if force else [])
     started = time.perf_counter()
     with log.open("w") as out:
         process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)

@@ -38,7 +38,8 @@ def run_pipeline(data_dir: Path, units: str | None) -> dict:
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
     (data_dir / "dagster_home").mkdir(exist_ok=True)
-    command = [sys.executable, "-m", "orchestration.run", *(["--units", units] if units else [])]
+    # --force: the cost of running the units, not of finding that nothing is new.
+    command = [sys.executable, "-m", "orchestration.run", "--force", *(["--units", units] if units else [])]
     started = time.perf_counter()
     completed = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - started

@@ -26,8 +26,15 @@ import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from orchestration.definitions import defs
+from orchestration.ingest.registry import registry_snapshot_id
 from orchestration.jobs import SHARED_INPUTS, UNIT_ASSETS
-from orchestration.resources import UNSAFE_DEMO_TOKEN_KEY, WarehouseBusy, apply_environment_defaults
+from orchestration.resources import (
+    UNSAFE_DEMO_TOKEN_KEY,
+    WarehouseBusy,
+    apply_environment_defaults,
+    connect_waiting,
+)
+from orchestration.run_inputs import record_decided_units, unit_fingerprints, units_with_nothing_new
 from orchestration.run_slots import DEFAULT_POOL_WAIT_SECONDS, cancel_runs_of_this_process, process_tags, wait_for_pool
 from orchestration.summary import print_summary
 from orchestration.units import unit_codes
@@ -75,6 +82,14 @@ def run_pipeline(units: list[str], instance: dg.DagsterInstance) -> list[str]:
         if not result.success:
             print(f"Run {result.run_id} for {len(batch)} unit(s) did not fully succeed; see the UI.", file=sys.stderr)
     return run_ids
+
+
+def _units_with_nothing_new(fingerprints: dict[str, str]) -> list[str]:
+    warehouse = Path(os.environ["CBCCVC_WAREHOUSE"])
+    if not warehouse.exists():
+        return []
+    with connect_waiting(str(warehouse)) as con:
+        return units_with_nothing_new(con, fingerprints)
 
 
 class SharedInputsFailed(RuntimeError):
@@ -150,6 +165,8 @@ def _run_in_worker(work: Callable[[], T], on_terminate: Callable[[], None]) -> T
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--units", help="comma-separated unit codes (default: all 62)")
+    parser.add_argument("--force", action="store_true",
+                        help="run every chosen unit, also those with nothing new since their last run")
     args = parser.parse_args(argv)
     apply_environment_defaults()
     units = args.units.split(",") if args.units else unit_codes()
@@ -161,11 +178,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {refusal}", file=sys.stderr)
         return 2
     started = time.perf_counter()
+    data_dir = Path(os.environ["CBCCVC_DATA_DIR"])
+    fingerprints = unit_fingerprints(data_dir, units, registry_snapshot_id(sorted(
+        (data_dir / "registry").glob("*.parquet"))))
+    skipped = [] if args.force else _units_with_nothing_new(fingerprints)
+    if skipped:
+        print(f"Nothing new for {len(skipped)} unit(s) since their last run: skipped (--force runs them): "
+              f"{', '.join(skipped)}", file=sys.stderr)
     with dg.DagsterInstance.get() as instance:
         try:
             wait_for_pool(instance, float(os.environ.get("CBCCVC_POOL_WAIT_SECONDS", DEFAULT_POOL_WAIT_SECONDS)))
             run_ids = _run_in_worker(
-                lambda: run_pipeline(units, instance),
+                lambda: run_pipeline([unit for unit in units if unit not in skipped], instance),
                 on_terminate=lambda: cancel_runs_of_this_process(instance, "stopped by SIGTERM"),
             )
         except (TimeoutError, SharedInputsFailed) as error:
@@ -173,7 +197,10 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         failed = failed_runs(instance, run_ids)
     try:
-        unit_errors = print_summary(units, run_ids, elapsed_seconds=time.perf_counter() - started)
+        with connect_waiting(os.environ["CBCCVC_WAREHOUSE"]) as con:
+            record_decided_units(con, fingerprints, run_ids)
+        unit_errors = print_summary(units, run_ids, elapsed_seconds=time.perf_counter() - started,
+                                    skipped=skipped)
     except WarehouseBusy as error:
         print(f"error: no summary: {error}", file=sys.stderr)
         return 1

@@ -108,5 +108,6 @@ def record_decided_units(con: duckdb.DuckDBPyConnection, fingerprints: dict[str,
         where run_id in (select unnest(?)) group by 1
     """, [run_ids]).fetchall())
     rows = [(unit, fingerprints[unit], run_id) for unit, run_id in decided.items() if unit in fingerprints]
-    con.executemany("insert into ops.unit_inputs values (?, ?, ?, now())", rows)
+    if rows:
+        con.executemany("insert into ops.unit_inputs values (?, ?, ?, now())", rows)
     return sorted(decided)

@@ -33,9 +33,11 @@ previous as (
     select unit_code, arg_max(outcome, decided_at) as outcome from published.snapshots group by 1
 ),
 outcome as (
-    -- Only this command's runs' decisions count; a unit they did not decide says so.
-    select unit_code, coalesce(decided.outcome, 'not decided' || coalesce(' (last: ' || previous.outcome || ')', ''))
-        as outcome
+    -- Only this command's runs' decisions count; a unit they did not decide says so, and why when it was
+    -- skipped for having nothing new.
+    select unit_code, coalesce(decided.outcome,
+        case when unit_code in (select unnest($skipped)) then 'nothing new' else 'not decided' end
+        || coalesce(' (last: ' || previous.outcome || ')', '')) as outcome
     from previous full join decided using (unit_code)
 )
 select read.unit_code, rows_read, coalesce(rows_published, 0), coalesce(rows_quarantined, 0),
@@ -56,10 +58,11 @@ group by 1 order by 1
 """
 
 
-def print_summary(units: list[str], run_ids: list[str], elapsed_seconds: float) -> list[tuple[str, str]]:
+def print_summary(units: list[str], run_ids: list[str], elapsed_seconds: float,
+                  skipped: list[str] | None = None) -> list[tuple[str, str]]:
     """Print the summary of these runs; returns the (unit, step) errors they recorded."""
     with connect_waiting(os.environ["CBCCVC_WAREHOUSE"], read_only=True) as con:
-        per_unit = con.execute(_PER_UNIT_SQL, {"units": units, "runs": run_ids}).fetchall()
+        per_unit = con.execute(_PER_UNIT_SQL, {"units": units, "runs": run_ids, "skipped": skipped or []}).fetchall()
         unit_errors = run_unit_errors(con, run_ids)
         per_criterion = con.execute(_PER_CRITERION_SQL, [units]).fetchall()
         rejected_files = con.execute(

@@ -28,11 +28,12 @@ def _ids_as_record_ids(headers: list[str], rows: list[list]) -> list[list]:
 
 
 @pytest.fixture(scope="module")
-def published_with_ids(generated_data, tmp_path_factory) -> Path:
+def published_with_ids(pipeline, generated_data, tmp_path_factory) -> Path:
     data_dir = tmp_path_factory.mktemp("personal_ids") / "data"
     (unit,) = ordinary_units(generated_data, 1)
     shutil.copytree(generated_data / "landing" / unit, data_dir / "landing" / unit)
     shutil.copytree(generated_data / "registry", data_dir / "registry")
+    shutil.copytree(pipeline.data_dir / "models", data_dir / "models")  # the session's trained linkage model
     resend_extract(data_dir / "landing" / unit, _ids_as_record_ids)
     from orchestration.run import run_pipeline
 

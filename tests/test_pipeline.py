@@ -122,14 +122,16 @@ def ordinary_neighbours(data_dir: Path) -> list[str]:
 
 
 @pytest.fixture
-def two_unit_data(generated_data, tmp_path) -> Path:
-    """A private copy of two neighbouring units' landing folders and the registry."""
+def two_unit_data(pipeline: PipelineData, generated_data, tmp_path) -> Path:
+    """A private copy of two neighbouring units' landing folders, the registry and the trained linkage model
+    (training is tested elsewhere; here it would only cost each test time)."""
     data_dir = tmp_path / "data"
     (data_dir / "truth").mkdir(parents=True)
     shutil.copy(generated_data / "truth" / "files.csv", data_dir / "truth" / "files.csv")
     for unit in ordinary_neighbours(generated_data):
         shutil.copytree(generated_data / "landing" / unit, data_dir / "landing" / unit)
     shutil.copytree(generated_data / "registry", data_dir / "registry")
+    shutil.copytree(pipeline.data_dir / "models", data_dir / "models")
     return data_dir
 
 
@@ -180,10 +182,14 @@ def test_a_failing_unit_keeps_its_snapshot_while_its_neighbour_publishes(two_uni
         assert published_loads(bad) == first_bad
 
 
-def test_loading_the_same_extracts_again_does_not_duplicate_rows(two_unit_data):
+def test_a_unit_loaded_again_through_every_group_duplicates_nothing(two_unit_data):
+    """Both units run; then one unit's partition runs again on the same extracts, through every group."""
+    from orchestration.definitions import defs
+    from orchestration.jobs import SHARED_INPUTS, UNIT_ASSETS
     from orchestration.run import run_pipeline
 
     units = ordinary_neighbours(two_unit_data)
+    unit = units[1]
     counts_sql = """
         select (select count(*) from raw.extracts), (select count(*) from published.civil_servants),
                (select count(*) from quarantine.rows), (select count(*) from link.record_links)
@@ -192,23 +198,14 @@ def test_loading_the_same_extracts_again_does_not_duplicate_rows(two_unit_data):
         run_pipeline(units, instance)
         with duckdb.connect(str(two_unit_data / "warehouse.duckdb"), read_only=True) as con:
             first = con.execute(counts_sql).fetchall()[0]
-        run_pipeline(units, instance)
-        with duckdb.connect(str(two_unit_data / "warehouse.duckdb"), read_only=True) as con:
-            assert con.execute(counts_sql).fetchall()[0] == first
-
-
-def test_one_unit_partition_materializes_through_every_group(two_unit_data):
-    from orchestration.definitions import defs
-    from orchestration.jobs import SHARED_INPUTS, UNIT_ASSETS
-
-    unit = ordinary_neighbours(two_unit_data)[1]
-    with pipeline_environment(two_unit_data) as instance:
         assets = list(defs.assets)
         assert dg.materialize(assets, selection=SHARED_INPUTS, instance=instance, resources=defs.resources).success
         result = dg.materialize(
             assets, selection=UNIT_ASSETS, partition_key=unit, instance=instance, resources=defs.resources
         )
         assert result.success
+        with duckdb.connect(str(two_unit_data / "warehouse.duckdb"), read_only=True) as con:
+            assert con.execute(counts_sql).fetchall()[0] == first
         events = result.get_asset_materialization_events()
         materialized = {event.asset_key for event in events}
         conformed = next(e for e in events if e.asset_key == dg.AssetKey(["marts", "fct_civil_servant_records"]))

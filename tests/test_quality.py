@@ -183,6 +183,7 @@ def national_good_batch() -> pd.DataFrame:
         "records": [1000] * 62,
         "link_rate": [0.97] * 62,
         "gates_failed": [0] * 62,
+        "changes_on_time_share": [0.98] * 61 + [None],  # a unit with nothing due is not judged
     })
 
 
@@ -193,6 +194,7 @@ def national_good_batch() -> pd.DataFrame:
         (lambda b: b.assign(has_current_extract=[False] + [True] * 61), "expect_column_values_to_be_in_set"),
         (lambda b: b.assign(extract_age_days=[40] + [3] * 61), "expect_column_values_to_be_between"),
         (lambda b: b.assign(link_rate=[0.5] + [0.97] * 61), "expect_column_values_to_be_between"),
+        (lambda b: b.assign(changes_on_time_share=[0.4] + [0.98] * 61), "expect_column_values_to_be_between"),
     ],
 )
 def test_national_checkpoint_fails_when_one_unit_is_missing_stale_or_unlinked(runner, spoil, expectation):

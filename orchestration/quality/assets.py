@@ -27,10 +27,13 @@ from orchestration.quality.gates import (
     unit_batch,
 )
 from orchestration.quality.scorecard import (
+    change_deadline_target,
+    change_timeliness,
     latest_unit_scorecard,
     monthly_markdown,
     roll_up_national,
     run_pass_rates,
+    units_missing_change_deadline,
 )
 from orchestration.resources import WarehouseResource
 from orchestration.unit_errors import STEP_SENTENCES_VI, UnitErrors
@@ -189,7 +192,7 @@ def _validate_unit(
     con: duckdb.DuckDBPyConnection, runner: GateRunner, unit_code: str, run_id: str
 ) -> tuple[list[ExpectationOutcome], dict[str, str]]:
     """The unit's input-quality suites and integrity gates; and the reason for each gate it fails."""
-    outcomes = runner.run(unit_code, unit_batch(con, unit_code, as_of_date()), run_id)
+    outcomes = runner.run(unit_code, unit_batch(con, unit_code), run_id)
     measures = integrity_batch(con, unit_code)
     if measures.empty:  # no current extract: nothing to hold
         return outcomes, {}
@@ -307,6 +310,8 @@ def scorecard(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         con.execute("COMMIT")
         units = latest_unit_scorecard(con)
         monthly = monthly_markdown(con)
+        timeliness = change_timeliness(con)
+    late = units_missing_change_deadline(timeliness, change_deadline_target(runner.national_definition))
     docs_index = runner.build_data_docs()
     yield dg.MaterializeResult(metadata={
         **{f"pass_rate_{criterion}": dg.FloatMetadataValue(round(national.get(criterion, 0.0), 4))
@@ -314,6 +319,8 @@ def scorecard(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         "units_scored": len(units),
         "by_month": dg.MetadataValue.md(monthly),
         "by_unit": unit_scorecard_table(units),
+        "change_deadline_by_unit": change_timeliness_table(timeliness),
+        "units_missing_change_deadline": dg.MetadataValue.json(late),
         **data_docs_metadata(warehouse, docs_index),
     })
     failed = [o for o in outcomes if not o.success]
@@ -324,8 +331,20 @@ def scorecard(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         metadata={
             "expectations": len(outcomes),
             "failed": "; ".join(f"{o.expectation}({o.column or 'table'}): {o.observed}" for o in failed) or "none",
+            "units_missing_change_deadline": ", ".join(late) or "none",
         },
     )
+
+
+def change_timeliness_table(rows: list[dict]) -> dg.TableMetadataValue:
+    """Per unit: changed records of its current extract and the share published within 3 working days."""
+    columns = [dg.TableColumn("unit_code", "string"), dg.TableColumn("changed_records", "int"),
+               dg.TableColumn("published_on_time", "int"), dg.TableColumn("published_late", "int"),
+               dg.TableColumn("overdue", "int"), dg.TableColumn("within_deadline", "int"),
+               dg.TableColumn("on_time_share", "float")]
+    records = [dg.TableRecord({**row, "on_time_share": None if row["on_time_share"] is None
+                               else round(float(row["on_time_share"]), 4)}) for row in rows]
+    return dg.MetadataValue.table(records=records, schema=dg.TableSchema(columns=columns))
 
 
 def unit_scorecard_table(units: dict[str, dict[str, float]]) -> dg.TableMetadataValue:

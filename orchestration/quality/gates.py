@@ -38,35 +38,8 @@ DATA_DOCS_SITE = "quality_gates"
 # Unexpected values would be personal data (IDs, names): results keep counts and shares only.
 RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 0, "include_unexpected_rows": False}
 
-# The columns the input-quality suites read: what they need and nothing more. `flagged_<criterion>` says
-# whether a record carries any record rule of that criterion, warning or blocking (quality.record_flags):
-# input quality is what the unit sent, whether or not the link layer repairs it.
-_UNIT_BATCH_SQL = """
-with flags as (
-    select source_file, source_row,
-        bool_or(criterion = 'correct') as flagged_correct,
-        bool_or(criterion = 'sufficient') as flagged_sufficient,
-        bool_or(criterion = 'clean') as flagged_clean,
-        bool_or(criterion = 'living') as flagged_living
-    from quality.record_flags
-    where unit_code = $unit
-    group by all
-)
-select
-    r.ma_ho_so, r.ho_va_ten, r.ngay_sinh, r.gioi_tinh, r.so_dinh_danh, r.loai, r.ma_ngach,
-    l.decision,
-    date_diff('day', r.extract_date, cast($as_of as date)) as extract_age_days,
-    (reg.trang_thai = 'da_mat' and r.trang_thai = 'dang_cong_tac') as deceased_but_active,
-    coalesce(flags.flagged_correct, false) as flagged_correct,
-    coalesce(flags.flagged_sufficient, false) as flagged_sufficient,
-    coalesce(flags.flagged_clean, false) as flagged_clean,
-    coalesce(flags.flagged_living, false) as flagged_living
-from marts.fct_civil_servant_records r
-left join link.record_links l on l.source_file = r.source_file and l.source_row = r.source_row
-left join marts.dim_registry_persons reg on reg.so_dinh_danh = l.so_dinh_danh
-left join flags on flags.source_file = r.source_file and flags.source_row = r.source_row
-where r.unit_code = $unit
-"""
+# The columns the input-quality suites read, one unit at a time: the dbt view quality.gate_unit_batch.
+_UNIT_BATCH_SQL = "select * exclude (unit_code) from quality.gate_unit_batch where unit_code = $unit"
 
 _INTEGRITY_BATCH_SQL = "select * from quality.extract_integrity where unit_code = $unit"
 
@@ -96,6 +69,9 @@ latest_gates as (
     from quality.gate_results
     join latest_gate_runs using (unit_code, evaluated_at)
     group by all
+),
+timeliness as (
+    select unit_code, on_time_share as changes_on_time_share from quality.unit_change_timeliness
 )
 select
     u.unit_code,
@@ -104,11 +80,13 @@ select
     date_diff('day', extracts.extract_date, cast($as_of as date)) as extract_age_days,
     coalesce(extracts.records, 0) as records,
     links.link_rate,
-    latest_gates.gates_failed
+    latest_gates.gates_failed,
+    timeliness.changes_on_time_share
 from reference.ref_source_units u
 left join extracts using (unit_code)
 left join links using (unit_code)
 left join latest_gates using (unit_code)
+left join timeliness using (unit_code)
 order by u.unit_code
 """
 
@@ -135,8 +113,10 @@ def load_suite_definitions(suites_dir: Path = SUITES_DIR, names: tuple[str, ...]
     return {name: json.loads((suites_dir / f"{name}.json").read_text(encoding="utf-8")) for name in names}
 
 
-def unit_batch(con: duckdb.DuckDBPyConnection, unit_code: str, as_of: date) -> pd.DataFrame:
-    return con.sql(_UNIT_BATCH_SQL, params={"unit": unit_code, "as_of": as_of}).df()
+def unit_batch(con: duckdb.DuckDBPyConnection, unit_code: str) -> pd.DataFrame:
+    """The unit's records as its criterion suites read them (the view's as-of date is CBCCVC_AS_OF or today,
+    as `as_of_date` here)."""
+    return con.sql(_UNIT_BATCH_SQL, params={"unit": unit_code}).df()
 
 
 def national_batch(con: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFrame:

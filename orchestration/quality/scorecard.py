@@ -55,6 +55,30 @@ order by month, criterion
 """
 
 
+_CHANGE_TIMELINESS_SQL = """
+select unit_code, changed_records, published_on_time, published_late, overdue, within_deadline, on_time_share
+from quality.unit_change_timeliness
+order by unit_code
+"""
+
+
+def change_timeliness(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """Per unit: its current extract's changed records by timeliness (dbt view unit_change_timeliness)."""
+    cursor = con.execute(_CHANGE_TIMELINESS_SQL)
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def change_deadline_target(national_definition: dict) -> float:
+    """The national suite's lower bound on the share of changes published within the deadline."""
+    return next(float(e["kwargs"]["min_value"]) for e in national_definition["expectations"]
+                if e["kwargs"].get("column") == "changes_on_time_share")
+
+
+def units_missing_change_deadline(rows: list[dict], target: float) -> list[str]:
+    return [row["unit_code"] for row in rows if row["on_time_share"] is not None and row["on_time_share"] < target]
+
+
 def roll_up_national(con: duckdb.DuckDBPyConnection, load_id: str, measured_at: datetime) -> dict[str, float]:
     """Write this run's national row per criterion and return the pass rates."""
     con.execute("DELETE FROM quality.national_scorecard WHERE load_id = ?", [load_id])
