@@ -34,7 +34,12 @@ from orchestration.resources import (
     apply_environment_defaults,
     connect_waiting,
 )
-from orchestration.run_inputs import record_decided_units, unit_fingerprints, units_with_nothing_new
+from orchestration.run_inputs import (
+    landing_listings,
+    record_decided_units,
+    unit_fingerprints,
+    units_with_nothing_new,
+)
 from orchestration.run_slots import DEFAULT_POOL_WAIT_SECONDS, cancel_runs_of_this_process, process_tags, wait_for_pool
 from orchestration.summary import print_summary
 from orchestration.units import unit_codes
@@ -179,8 +184,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     started = time.perf_counter()
     data_dir = Path(os.environ["CBCCVC_DATA_DIR"])
-    fingerprints = unit_fingerprints(data_dir, units, registry_snapshot_id(sorted(
-        (data_dir / "registry").glob("*.parquet"))))
+    registry = registry_snapshot_id(sorted((data_dir / "registry").glob("*.parquet")))
+    listings = landing_listings(data_dir, units)
+    fingerprints = unit_fingerprints(data_dir, units, registry, listings)
     skipped = [] if args.force else _units_with_nothing_new(fingerprints)
     if skipped:
         print(f"Nothing new for {len(skipped)} unit(s) since their last run: skipped (--force runs them): "
@@ -198,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
         failed = failed_runs(instance, run_ids)
     try:
         with connect_waiting(os.environ["CBCCVC_WAREHOUSE"]) as con:
-            record_decided_units(con, fingerprints, run_ids)
+            # The landing folders as they were before the run, the model the run used.
+            record_decided_units(con, unit_fingerprints(data_dir, units, registry, listings), run_ids)
         unit_errors = print_summary(units, run_ids, elapsed_seconds=time.perf_counter() - started,
                                     skipped=skipped)
     except WarehouseBusy as error:

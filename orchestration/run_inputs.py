@@ -82,13 +82,20 @@ def _file_bytes(path: Path) -> bytes:
     return path.read_bytes() if path.is_file() else b""
 
 
-def unit_fingerprints(data_dir: Path, units: list[str], registry_snapshot: str | None) -> dict[str, str]:
-    """Unit → the fingerprint of everything its run is computed from."""
+def landing_listings(data_dir: Path, units: list[str]) -> dict[str, list[bytes]]:
+    """Each unit's landing folder as it is now: taken before a run, so a file arriving during it is new."""
+    return {unit: _folder_listing(data_dir / "landing" / unit) for unit in units}
+
+
+def unit_fingerprints(data_dir: Path, units: list[str], registry_snapshot: str | None,
+                      listings: dict[str, list[bytes]] | None = None) -> dict[str, str]:
+    """Unit → the fingerprint of everything its run is computed from. The model in use is read now: after
+    a run that trained the first model, that model is what the run used."""
+    listings = listings if listings is not None else landing_listings(data_dir, units)
     shared = [code_fingerprint().encode(), (registry_snapshot or "").encode(), *_settings(),
               _file_bytes(data_dir / "models" / "splink" / "current.json"),
               _file_bytes(data_dir / "review" / "decisions.csv")]
-    return {unit: _digest([*shared, unit.encode(), *_folder_listing(data_dir / "landing" / unit)])
-            for unit in units}
+    return {unit: _digest([*shared, unit.encode(), *listings[unit]]) for unit in units}
 
 
 def units_with_nothing_new(con: duckdb.DuckDBPyConnection, fingerprints: dict[str, str]) -> list[str]:
