@@ -20,12 +20,11 @@ import os
 import platform
 import sys
 import tempfile
-import time
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
-from national_memory import run_national
+from national_memory import generate_unless_given, run_national
 from results_file import write_result
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -75,18 +74,10 @@ def main() -> int:
                         default=PROJECT_ROOT / "benchmarks" / "results" / "national_incremental.json")
     args = parser.parse_args()
     sys.path.insert(0, str(PROJECT_ROOT))
-    from synthetic import generate
-
     runs: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="cbccvc-national-") as tmp:
         data_dir = args.data_dir or Path(tmp) / "data"
-        generation = None
-        if args.data_dir is None:
-            started = time.perf_counter()
-            summary = generate(data_dir, scale=args.scale, seed=args.seed, as_of=date.today())
-            generation = {"scale": args.scale, "records": summary.n_records,
-                          "registry_persons": summary.registry_size,
-                          "seconds": round(time.perf_counter() - started, 1)}
+        generation = generate_unless_given(data_dir, args)
         for name, units, force in SEQUENCE:
             run = run_national(data_dir, args.memory_limit, units, name, force)
             run["steps_seconds"] = step_seconds(data_dir / f"{name}_run.log")

@@ -112,6 +112,18 @@ def run_national(data_dir: Path, memory_limit: str, units: list[str] | None = No
     }
 
 
+def generate_unless_given(data_dir: Path, args: argparse.Namespace) -> dict | None:
+    """Generate the national data set into `data_dir` unless --data-dir named one; its sizes and seconds."""
+    if args.data_dir is not None:
+        return None
+    from synthetic import generate
+
+    started = time.perf_counter()
+    summary = generate(data_dir, scale=args.scale, seed=args.seed, as_of=date.today())
+    return {"scale": args.scale, "records": summary.n_records, "registry_persons": summary.registry_size,
+            "seconds": round(time.perf_counter() - started, 1)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--memory-limit", default="8GB")
@@ -121,17 +133,9 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "benchmarks" / "results" / "national_memory.json")
     args = parser.parse_args()
     sys.path.insert(0, str(PROJECT_ROOT))
-    from synthetic import generate
-
     with tempfile.TemporaryDirectory(prefix="cbccvc-national-") as tmp:
         data_dir = args.data_dir or Path(tmp) / "data"
-        generation = None
-        if args.data_dir is None:
-            started = time.perf_counter()
-            summary = generate(data_dir, scale=args.scale, seed=args.seed, as_of=date.today())
-            generation = {"scale": args.scale, "records": summary.n_records,
-                          "registry_persons": summary.registry_size,
-                          "seconds": round(time.perf_counter() - started, 1)}
+        generation = generate_unless_given(data_dir, args)
         run = run_national(data_dir, args.memory_limit)
     result = {
         "benchmark": "national_memory",
