@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 from dagster import BetaWarning, ConfigurableResource, MetadataValue
 
-from orchestration.ingest.limits import LIMIT_VARIABLES, ExtractLimits
+from orchestration.limits import LIMIT_VARIABLES, ExtractLimits
 
 # Single-run backfills (all units in one run) are marked beta; they are the design, not an experiment.
 warnings.filterwarnings("ignore", category=BetaWarning)
@@ -156,7 +156,7 @@ class WarehouseResource(ConfigurableResource):
 
 
 class IngestSettings(ConfigurableResource):
-    """The limits on what one landing file may be (orchestration/ingest/limits.py), from the environment."""
+    """The limits on what one landing file may be (orchestration/limits.py), from the environment."""
 
     max_file_mb: int
     max_rows: int

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import duckdb
 
-from orchestration.ingest.columns import EXTRACT_COLUMNS
+from orchestration.columns import EXTRACT_COLUMNS
 
 _EXTRACT_TEXT_COLUMNS = ",\n    ".join(f"{column} VARCHAR" for column in EXTRACT_COLUMNS)
 

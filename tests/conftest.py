@@ -126,7 +126,7 @@ def resend_extract(unit_dir: Path, change: Callable[[list[str], list[list]], lis
 
 def swap_birth_date_and_sex(headers: list[str], rows: list[list]) -> list[list]:
     """A broken export: date of birth and sex values exchanged under their headers on every row."""
-    from orchestration.ingest.columns import canonical_column
+    from orchestration.columns import canonical_column
     from synthetic.bad_files import SWAPPED_COLUMNS, swap_cells
 
     columns = [canonical_column(h) for h in headers]

@@ -13,10 +13,10 @@ import duckdb
 import pytest
 
 from orchestration.audit.assets import trail_report
-from orchestration.audit.history import stored_rows_checksum
 from orchestration.audit.trail import Trail, build_trail
-from orchestration.publish.tokens import person_token
+from orchestration.publish.history import stored_rows_checksum
 from orchestration.resources import WarehouseResource
+from orchestration.tokens import person_token
 from tests.conftest import PipelineData
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.ingest.columns import EXTRACT_COLUMNS
+from orchestration.columns import EXTRACT_COLUMNS
 from orchestration.warehouse import ensure_warehouse
 from tests.conftest import PipelineData
 

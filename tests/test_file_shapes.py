@@ -13,7 +13,7 @@ import openpyxl
 import pyarrow.parquet as pq
 import pytest
 
-from orchestration.ingest.columns import canonical_column
+from orchestration.columns import canonical_column
 from orchestration.ingest.encodings import decode_bytes
 from orchestration.ingest.extracts import load_unit
 from orchestration.ingest.readers import ExtractReadError, RawExtract, read_extract

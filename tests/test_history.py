@@ -17,7 +17,11 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from orchestration.audit.history import (
+from orchestration.audit.trail import build_trail
+from orchestration.columns import canonical_column
+from orchestration.ingest.readers import read_extract
+from orchestration.publish import publication
+from orchestration.publish.history import (
     BASIS_COLUMNS,
     published_state,
     published_state_as_of,
@@ -25,10 +29,6 @@ from orchestration.audit.history import (
     rows_checksum,
     versioned_columns,
 )
-from orchestration.audit.trail import build_trail
-from orchestration.ingest.columns import canonical_column
-from orchestration.ingest.readers import read_extract
-from orchestration.publish import publication
 from orchestration.warehouse import ensure_warehouse
 from tests.conftest import AS_OF, PipelineData, pipeline_environment
 

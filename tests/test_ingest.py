@@ -7,7 +7,7 @@ import duckdb
 import pytest
 from openpyxl import Workbook
 
-from orchestration.ingest.columns import EXTRACT_COLUMNS, canonical_column, header_slug
+from orchestration.columns import EXTRACT_COLUMNS, canonical_column, header_slug
 from orchestration.ingest.extracts import load_unit
 from orchestration.ingest.landing import extract_date_from_name
 from orchestration.ingest.readers import ExtractReadError, read_extract

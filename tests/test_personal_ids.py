@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.ingest.columns import canonical_column
+from orchestration.columns import canonical_column
 from orchestration.publish.personal_ids import masked_record_id, masked_text
 from tests.conftest import ordinary_units, pipeline_environment, resend_extract
 

@@ -9,11 +9,11 @@ import duckdb
 import pytest
 from openpyxl import Workbook
 
-from orchestration.ingest.columns import canonical_column
+from orchestration.columns import canonical_column
 from orchestration.ingest.encodings import decode_bytes, from_tcvn3, from_vni
 from orchestration.ingest.extracts import load_unit
-from orchestration.ingest.limits import MIB, ExtractLimits
 from orchestration.ingest.readers import ExtractReadError, read_extract
+from orchestration.limits import MIB, ExtractLimits
 from orchestration.warehouse import ensure_warehouse
 
 HEADER = "ma_ho_so,ho_va_ten,ngay_sinh,gioi_tinh,loai,co_quan,ma_ngach,trang_thai"
@@ -291,7 +291,7 @@ def test_hostile_headers_load_with_the_repeated_column_kept_as_unknown(tmp_path)
     assert '"ho_va_ten (14)": "NGUYEN VAN AN"' in extra and "../../etc/passwd" in extra
 
 
-# ---------------------------------------------------------------- limits (orchestration/ingest/limits.py)
+# ---------------------------------------------------------------- limits (orchestration/limits.py)
 
 SMALL = ExtractLimits(max_file_bytes=1 * MIB, max_rows=3, max_workbook_bytes=1 * MIB, max_nesting_depth=4)
 

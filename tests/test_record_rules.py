@@ -20,7 +20,7 @@ import duckdb
 import pytest
 import yaml
 
-from orchestration.ingest.columns import EXTRACT_COLUMNS
+from orchestration.columns import EXTRACT_COLUMNS
 from orchestration.ingest.encodings import to_tcvn3
 from orchestration.warehouse import ensure_warehouse
 from tests.conftest import dbt_build

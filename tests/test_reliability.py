@@ -34,11 +34,11 @@ from dagster._core.storage.dagster_run import DagsterRun
 from dagster._core.utils import make_new_run_id
 
 from orchestration.asset_defaults import WAREHOUSE_POOL
-from orchestration.ingest.columns import canonical_column
+from orchestration.columns import canonical_column
 from orchestration.ingest.encodings import encode_cp1258
 from orchestration.ingest.extracts import load_unit
-from orchestration.ingest.limits import MIB
 from orchestration.ingest.registry import RegistryContractError, check_registry_files
+from orchestration.limits import MIB
 from orchestration.run_slots import PID_TAG
 from orchestration.warehouse import ensure_warehouse
 from tests.conftest import AS_OF, PipelineData, ordinary_units, resend_extract

@@ -21,7 +21,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from orchestration.ingest.columns import canonical_column, header_slug
+from orchestration.columns import canonical_column, header_slug
 from orchestration.ingest.readers import ExtractReadError, read_extract
 from synthetic import GenerationSummary, generate
 from synthetic.bad_files import SWAPPED_COLUMNS

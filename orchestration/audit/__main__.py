@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 
 from orchestration.audit.trail import build_trail, is_token, missing_tables, to_json, to_markdown
-from orchestration.publish.tokens import person_token
 from orchestration.resources import WarehouseBusy, apply_environment_defaults, connect_waiting
+from orchestration.tokens import person_token
 
 EXIT_BUSY = 3
 

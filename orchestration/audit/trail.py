@@ -19,16 +19,16 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.audit.history import (
+from orchestration.columns import canonical_column
+from orchestration.ingest.landing import file_sha256
+from orchestration.ingest.readers import ExtractReadError, read_extract
+from orchestration.publish.history import (
     last_published,
     published_state,
     record_versions,
     resolve_as_of,
     versioned_columns,
 )
-from orchestration.ingest.columns import canonical_column
-from orchestration.ingest.landing import file_sha256
-from orchestration.ingest.readers import ExtractReadError, read_extract
 from orchestration.resources import DBT_PROJECT_DIR
 
 MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"

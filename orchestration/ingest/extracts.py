@@ -10,10 +10,10 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from orchestration.ingest.columns import EXTRACT_COLUMNS, REQUIRED_COLUMNS, canonical_column
+from orchestration.columns import EXTRACT_COLUMNS, REQUIRED_COLUMNS, canonical_column
 from orchestration.ingest.landing import LandingFile, has_unsafe_name, unit_files
-from orchestration.ingest.limits import DEFAULT_LIMITS, ExtractLimits
 from orchestration.ingest.readers import ExtractReadError, RawExtract, read_extract
+from orchestration.limits import DEFAULT_LIMITS, ExtractLimits
 
 _KIND_SENTENCES = {
     "symlink": "a symbolic link, not a file",

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 
-from orchestration.ingest.columns import canonical_column
+from orchestration.columns import canonical_column
 from orchestration.ingest.encodings import DecodeError, convert_legacy_rows, decode_bytes
-from orchestration.ingest.limits import DEFAULT_LIMITS, MIB, ExtractLimits
+from orchestration.limits import DEFAULT_LIMITS, MIB, ExtractLimits
 
 # A header row is the first row where at least this many cells name template columns.
 _MIN_HEADER_MATCHES = 3

@@ -21,7 +21,7 @@ import duckdb
 import pyarrow as pa
 
 from orchestration.ingest.encodings import DecodeError, decode_bytes
-from orchestration.publish.tokens import person_token
+from orchestration.tokens import person_token
 
 DECISIONS_FILE = Path("review") / "decisions.csv"
 QUEUE_DIR = Path("review") / "queue"

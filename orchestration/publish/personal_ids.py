@@ -13,7 +13,7 @@ import re
 
 import pyarrow as pa
 
-from orchestration.publish.tokens import person_token
+from orchestration.tokens import person_token
 
 PERSONAL_ID_RUN = re.compile(r"(?<![0-9])(?:[0-9]{12}|[0-9]{9})(?![0-9])")
 TEXT_COLUMNS = ("co_quan", "chuc_vu", "trinh_do_chuyen_mon")

@@ -20,9 +20,9 @@ from datetime import date, datetime
 import duckdb
 import pyarrow as pa
 
-from orchestration.audit.history import RECORD_KEY, state_sql, stored_rows_checksum, table_columns, versioned_columns
+from orchestration.publish.history import RECORD_KEY, state_sql, stored_rows_checksum, table_columns, versioned_columns
 from orchestration.publish.personal_ids import without_personal_ids
-from orchestration.publish.tokens import person_token
+from orchestration.tokens import person_token
 
 # Accepted records: auto-linked and no blocking flag. Identity comes from the registry (reference
 # data), employment from the unit (master data).
