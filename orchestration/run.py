@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no summary: {error}", file=sys.stderr)
         return 1
     if failed or unit_errors:
-        # Exit 0 only when every requested unit ran: a held one-unit run fails its blocking check.
+        # Exit 0 only when every requested unit ran: a held one-unit run fails its publication step.
         reasons = [f"{len(failed)} of {len(run_ids)} run(s) did not succeed ({', '.join(failed)})"] if failed else []
         reasons += [f"{len(unit_errors)} unit step(s) failed ({', '.join(f'{u}: {s}' for u, s in unit_errors)})"
                     ] if unit_errors else []

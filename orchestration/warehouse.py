@@ -5,6 +5,9 @@ Created idempotently so that any asset can run first on an empty warehouse.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+
 import duckdb
 
 from orchestration.columns import EXTRACT_COLUMNS
@@ -308,9 +311,34 @@ ALTER TABLE published.snapshot_gates ADD COLUMN IF NOT EXISTS gate VARCHAR;
 ALTER TABLE published.snapshots ADD COLUMN IF NOT EXISTS held_reason VARCHAR;
 ALTER TABLE published.snapshots ADD COLUMN IF NOT EXISTS run_id VARCHAR;
 ALTER TABLE quality.gate_results ADD COLUMN IF NOT EXISTS extract_load_id VARCHAR;
+ALTER TABLE quality.gate_results ADD COLUMN IF NOT EXISTS reason_vi VARCHAR;
 """
 
 
 def ensure_warehouse(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(DDL)
     con.execute(MIGRATIONS)
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """All the block's writes or none: committed when it ends, rolled back when it raises."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        # A failed COMMIT has already ended the transaction; the first error is the one to report.
+        with suppress(duckdb.Error):
+            con.execute("ROLLBACK")
+        raise
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, name: str, rows: object) -> Iterator[None]:
+    """Rows visible to SQL as `name` for the block's duration only."""
+    con.register(name, rows)
+    try:
+        yield
+    finally:
+        con.unregister(name)

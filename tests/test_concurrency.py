@@ -3,7 +3,7 @@
 Real processes, as in `make ui`: `dagster dev` (webserver, daemon, code server) with the project's
 dagster.yaml in a private DAGSTER_HOME. Unit runs are submitted over GraphQL all at once, as a backfill
 from the UI or the sensor does; the queued run coordinator and the `duckdb_warehouse` pool do the rest.
-One of the units sends an extract that fails its blocking gate: its run fails, the others do not wait.
+One of the units sends an extract that fails an integrity gate: its run fails, the others do not wait.
 """
 
 import contextlib

@@ -8,10 +8,6 @@ PACKAGE = Path(__file__).resolve().parents[1] / "orchestration"
 LAYERS = ("ingest", "conform", "link", "quality", "publish", "audit")
 # The code location's assembly and command line sit above every layer.
 TOP = {"definitions", "jobs", "schedules", "sensors", "run", "summary", "run_inputs"}
-# Known exception, to be removed: the gate step holds a failed unit and writes its workbook itself, because
-# Dagster skips the publish step downstream of a failed blocking check (issue #14: publication decided in
-# publish/ alone).
-KNOWN_UPWARD = {("quality", "publish")}
 
 
 def _layer(module: str) -> str | None:
@@ -45,7 +41,4 @@ def test_no_module_imports_from_a_layer_above_its_own():
             theirs = _layer(imported)
             if own and theirs and _rank(theirs) > _rank(own):
                 upward.add((own, theirs, module, imported))
-    unexpected = sorted(u for u in upward if (u[0], u[1]) not in KNOWN_UPWARD)
-    assert unexpected == [], unexpected
-    # The exception is still real (when it is gone, remove it from KNOWN_UPWARD).
-    assert {(u[0], u[1]) for u in upward} == KNOWN_UPWARD
+    assert sorted(upward) == []

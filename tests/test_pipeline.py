@@ -173,7 +173,7 @@ def test_a_failing_unit_keeps_its_snapshot_while_its_neighbour_publishes(two_uni
                 [bad]).fetchall()[0][0]
             assert outcome == "held"
 
-        # A run for the bad unit alone: the blocking check fails and Dagster skips publication.
+        # A run for the bad unit alone: publication holds it and its partition fails, with the reason.
         result = run_pipeline([bad], instance)
         run = instance.get_run_by_id(result[-1])
         assert run.status == dg.DagsterRunStatus.FAILURE

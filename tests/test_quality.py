@@ -162,7 +162,7 @@ def test_every_integrity_gate_has_a_reason_why_and_a_vietnamese_sentence():
         "rows_dropped", "required_column_empty", "columns_shifted", "ids_of_other_persons", "repeated_records"}
 
 
-def test_gate_check_blocks_with_error_in_a_one_unit_run_and_warns_in_a_many_unit_run(runner):
+def test_a_failed_gate_check_is_an_error_naming_the_held_units_and_why(runner):
     outcomes = runner.run_integrity("unit-a", good_extract(unit_code="unit-a", worst_blank_share=1.0))
     held = failed_units_by_gate(outcomes)
     assert held["required_column_empty"] == ["unit-a"]
@@ -170,7 +170,7 @@ def test_gate_check_blocks_with_error_in_a_one_unit_run_and_warns_in_a_many_unit
     alone = gate_check_result("required_column_empty", held["required_column_empty"], 1, reasons)
     together = gate_check_result("required_column_empty", held["required_column_empty"], 62, reasons)
     assert not alone.passed and alone.severity == dg.AssetCheckSeverity.ERROR
-    assert not together.passed and together.severity == dg.AssetCheckSeverity.WARN
+    assert not together.passed and together.severity == dg.AssetCheckSeverity.ERROR
     assert "Cột bắt buộc" in together.metadata["held"].value
     assert gate_check_result("rows_dropped", held["rows_dropped"], 1).passed
 

@@ -18,7 +18,7 @@ from orchestration.ingest.registry import (
 from orchestration.resources import IngestSettings, WarehouseResource
 from orchestration.unit_errors import UnitErrors
 from orchestration.units import unit_codes
-from orchestration.warehouse import ensure_warehouse
+from orchestration.warehouse import ensure_warehouse, transaction
 
 
 @unit_asset(
@@ -116,10 +116,9 @@ def raw_registry(warehouse: WarehouseResource) -> dg.MaterializeResult:
         except RegistryContractError as error:
             con.execute("DROP TABLE IF EXISTS raw.registry_incoming")
             raise dg.Failure(str(error)) from None
-        con.execute("BEGIN TRANSACTION")
-        con.execute("DROP TABLE IF EXISTS raw.registry")
-        con.execute("ALTER TABLE raw.registry_incoming RENAME TO registry")
-        con.execute("COMMIT")
+        with transaction(con):
+            con.execute("DROP TABLE IF EXISTS raw.registry")
+            con.execute("ALTER TABLE raw.registry_incoming RENAME TO registry")
         persons = con.execute("SELECT count(*) FROM raw.registry").fetchall()[0][0]
     return dg.MaterializeResult(
         metadata={"persons": persons, "files": len(files), "snapshot_id": snapshot_id, "reloaded": True})

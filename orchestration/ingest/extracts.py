@@ -14,6 +14,7 @@ from orchestration.columns import EXTRACT_COLUMNS, REQUIRED_COLUMNS, canonical_c
 from orchestration.ingest.landing import LandingFile, has_unsafe_name, unit_files
 from orchestration.ingest.readers import ExtractReadError, RawExtract, read_extract
 from orchestration.limits import DEFAULT_LIMITS, ExtractLimits
+from orchestration.warehouse import registered, transaction
 
 _KIND_SENTENCES = {
     "symlink": "a symbolic link, not a file",
@@ -176,17 +177,9 @@ def load_unit(
 
 
 def _replace_unit_rows(con: duckdb.DuckDBPyConnection, unit_code: str, rows: pa.Table) -> None:
-    con.register("incoming_rows", rows)
-    try:
-        con.execute("BEGIN TRANSACTION")
+    with registered(con, "incoming_rows", rows), transaction(con):
         con.execute("DELETE FROM raw.extracts WHERE unit_code = ?", [unit_code])
         con.execute("INSERT INTO raw.extracts BY NAME SELECT * FROM incoming_rows")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        con.unregister("incoming_rows")
 
 
 def record_file_rejections(

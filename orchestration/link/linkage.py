@@ -22,6 +22,7 @@ import pyarrow as pa
 from orchestration.link.charts import write_model_charts, write_waterfall
 from orchestration.link.model import ModelStore, load_model, records_dataset_name, train_model
 from orchestration.resources import configure_duckdb
+from orchestration.warehouse import registered, transaction
 
 MODEL_COLUMNS = (
     "unique_id", "so_dinh_danh", "cmnd", "name_accented", "name_key", "name_sorted", "surname_key", "given_key",
@@ -281,9 +282,7 @@ def _store_new_scores(warehouse: duckdb.DuckDBPyConnection, work: duckdb.DuckDBP
                       snapshot: str) -> None:
     """Keep this run's scores for later runs; drop those of other models or snapshots, which never match."""
     rows = work.sql("select * from new_scores").to_arrow_table()
-    warehouse.register("incoming_scores", rows)
-    try:
-        warehouse.execute("BEGIN TRANSACTION")
+    with registered(warehouse, "incoming_scores", rows), transaction(warehouse):
         warehouse.execute("DELETE FROM link.record_scores WHERE model_version <> ? OR registry_snapshot_id <> ?",
                           [version, snapshot])
         # Features no record carries any more are never asked for again.
@@ -294,12 +293,6 @@ def _store_new_scores(warehouse: duckdb.DuckDBPyConnection, work: duckdb.DuckDBP
             SELECT *, ? AS model_version, ? AS registry_snapshot_id, now() AS scored_at FROM incoming_scores
             WHERE features_hash NOT IN (SELECT features_hash FROM link.record_scores)
         """, [version, snapshot])
-        warehouse.execute("COMMIT")
-    except Exception:
-        warehouse.execute("ROLLBACK")
-        raise
-    finally:
-        warehouse.unregister("incoming_scores")
 
 
 def link_units(
@@ -371,18 +364,10 @@ select unit_code, source_file, source_row, entry.key as comparison, entry.value 
 def _replace_unit_rows(
     warehouse: duckdb.DuckDBPyConnection, table: str, units: list[str], rows: pa.Table, load_id: str, version: str
 ) -> None:
-    warehouse.register("incoming_links", rows)
-    try:
-        warehouse.execute("BEGIN TRANSACTION")
+    with registered(warehouse, "incoming_links", rows), transaction(warehouse):
         warehouse.execute(f"DELETE FROM {table} WHERE unit_code IN (SELECT unnest(?))", [units])
         warehouse.execute(
             f"INSERT INTO {table} BY NAME SELECT *, ? AS load_id, ? AS linked_at, ? AS model_version "
             "FROM incoming_links",
             [load_id, datetime.now(), version],
         )
-        warehouse.execute("COMMIT")
-    except Exception:
-        warehouse.execute("ROLLBACK")
-        raise
-    finally:
-        warehouse.unregister("incoming_links")

@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from orchestration.ingest.encodings import DecodeError, decode_bytes
 from orchestration.tokens import person_token
+from orchestration.warehouse import registered, transaction
 
 DECISIONS_FILE = Path("review") / "decisions.csv"
 QUEUE_DIR = Path("review") / "queue"
@@ -148,20 +149,15 @@ def write_review_queue(
 ) -> int:
     """Replace the units' queue rows, remember candidate references, and export one CSV per unit."""
     refs = [person_token(token_key, registry_id)[:16] for registry_id in candidates.column("registry_id").to_pylist()]
-    con.register("candidates", candidates.append_column("candidate_ref", pa.array(refs, pa.string())))
-    try:
+    with registered(con, "candidates", candidates.append_column("candidate_ref", pa.array(refs, pa.string()))):
         queue = con.sql(_QUEUE_SQL, params=[load_id, datetime.now()]).to_arrow_table()
-        con.register("queue_rows", queue)
-        con.execute("BEGIN TRANSACTION")
+    with registered(con, "queue_rows", queue), transaction(con):
         con.execute("DELETE FROM link.review_queue WHERE unit_code IN (SELECT unnest(?))", [units])
         con.execute("INSERT INTO link.review_queue BY NAME SELECT * EXCLUDE (registry_id) FROM queue_rows")
         con.execute(
             "INSERT INTO link.review_candidates SELECT DISTINCT candidate_ref, registry_id FROM queue_rows "
             "WHERE candidate_ref NOT IN (SELECT candidate_ref FROM link.review_candidates)"
         )
-        con.execute("COMMIT")
-    finally:
-        con.unregister("candidates")
     _export_queues(con, units, data_dir)
     return queue.num_rows
 

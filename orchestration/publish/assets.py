@@ -2,11 +2,19 @@
 
 
 import dagster as dg
+import duckdb
 
 from orchestration.asset_defaults import unit_asset
 from orchestration.publish.exports import write_exports
 from orchestration.publish.feedback import write_unit_feedback
-from orchestration.publish.publication import failed_blocking_gates, not_decidable_by, publish_unit
+from orchestration.publish.publication import (
+    PublicationOutcome,
+    failed_blocking_gates,
+    hold_reasons,
+    hold_unit,
+    not_decidable_by,
+    publish_unit,
+)
 from orchestration.resources import PublishSettings, WarehouseResource
 from orchestration.unit_errors import UnitErrors
 from orchestration.warehouse import ensure_warehouse
@@ -20,8 +28,9 @@ from orchestration.warehouse import ensure_warehouse
     description=(
         "The shared national table: per unit, accepted records (registry identity, unit employment, person "
         "token instead of the ID) replace the unit's previous snapshot in one transaction. Rejected rows go to "
-        "quarantine.rows with a reason; a unit whose blocking gate failed keeps its previous snapshot and its "
-        "new rows are quarantined as held."
+        "quarantine.rows with a reason. Publication is decided here: a unit that fails an integrity gate keeps its "
+        "previous snapshot, its new rows are quarantined as held with the reason, its workbook says why, and in "
+        "its own run its partition fails."
     ),
 )
 def civil_servants(
@@ -32,31 +41,45 @@ def civil_servants(
     errors = UnitErrors("publish", run_id, context.log)
     with warehouse.connect() as con:
         ensure_warehouse(con)
-        held = [unit for unit in context.partition_keys if failed_blocking_gates(con, unit)]
         for unit_code in context.partition_keys:
-            if unit_code in held:
-                context.log.warning(f"{unit_code}: not published; its rows were held by the quality gates")
-                continue
             if (why := not_decidable_by(con, unit_code, run_id)) is not None:
                 context.log.warning(f"{unit_code}: not decided by this run: {why}")
                 undecided.append(unit_code)
                 continue
-            outcome = errors.attempt(
-                unit_code, lambda unit=unit_code: publish_unit(con, unit, publishing.token_key, run_id=run_id))
+            outcome = errors.attempt(unit_code, lambda unit=unit_code: _decide(
+                con, warehouse, unit, publishing.token_key, run_id))
             if outcome is not None:
                 outcomes.append(outcome)
         errors.record(con, list(context.partition_keys))
-    return dg.MaterializeResult(
-        metadata={
-            **errors.metadata(),
-            "units_not_decided_here": undecided,
-            "units_published": sum(1 for o in outcomes if o.outcome == "published"),
-            "units_held": held,
-            "rows_read": sum(o.rows_read for o in outcomes),
-            "rows_published": sum(o.rows_published for o in outcomes),
-            "rows_quarantined": sum(o.rows_quarantined for o in outcomes),
-        }
-    )
+    held = [o for o in outcomes if o.outcome == "held"]
+    for outcome in held:
+        context.log.warning(f"{outcome.unit_code}: held by gate(s) {', '.join(outcome.failed_gates)}")
+    metadata = {
+        **errors.metadata(),
+        "units_not_decided_here": undecided,
+        "units_published": sum(1 for o in outcomes if o.outcome == "published"),
+        "units_held": [o.unit_code for o in held],
+        "rows_read": sum(o.rows_read for o in outcomes),
+        "rows_published": sum(o.rows_published for o in outcomes),
+        "rows_quarantined": sum(o.rows_quarantined for o in outcomes),
+    }
+    if len(context.partition_keys) == 1 and held:
+        # The unit's own run: its partition fails, with the reason the unit reads.
+        raise dg.Failure(description=f"{held[0].unit_code}: held, not published. {held[0].held_reason}",
+                         metadata=metadata)
+    return dg.MaterializeResult(metadata=metadata)
+
+
+def _decide(
+    con: duckdb.DuckDBPyConnection, warehouse: WarehouseResource, unit_code: str, token_key: str, run_id: str
+) -> PublicationOutcome:
+    """Publish the unit, or hold it when an integrity gate failed: its workbook then says why at once."""
+    gates = failed_blocking_gates(con, unit_code)
+    if not gates:
+        return publish_unit(con, unit_code, token_key, run_id=run_id)
+    outcome = hold_unit(con, unit_code, gates, hold_reasons(con, unit_code), run_id=run_id)
+    write_unit_feedback(con, warehouse.reports_path, unit_code)
+    return outcome
 
 
 @unit_asset(

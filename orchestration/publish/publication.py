@@ -23,6 +23,7 @@ import pyarrow as pa
 from orchestration.publish.history import RECORD_KEY, state_sql, stored_rows_checksum, table_columns, versioned_columns
 from orchestration.publish.personal_ids import without_personal_ids
 from orchestration.tokens import person_token
+from orchestration.warehouse import registered, transaction
 
 # Accepted records: auto-linked and no blocking flag. Identity comes from the registry (reference
 # data), employment from the unit (master data).
@@ -131,6 +132,14 @@ def failed_blocking_gates(con: duckdb.DuckDBPyConnection, unit_code: str) -> tup
     return tuple(row[0] for row in rows)
 
 
+def hold_reasons(con: duckdb.DuckDBPyConnection, unit_code: str) -> dict[str, str]:
+    """Failed gate -> the sentence the unit reads, as the gates stored it."""
+    return dict(con.execute(
+        "select coalesce(gate, criterion), string_agg(distinct reason_vi, ' ') from quality.gate_results "
+        "where unit_code = ? and blocking and not success and reason_vi is not null group by 1", [unit_code]
+    ).fetchall())
+
+
 def not_decidable_by(con: duckdb.DuckDBPyConnection, unit_code: str, run_id: str) -> str | None:
     """Why this run may not decide the unit's publication, or None when it may.
 
@@ -188,6 +197,8 @@ def hold_unit(
     `reasons` gives, per failed gate, the sentence the unit reads (the measure and its bound).
     """
     decision, rows_read = _decision(con, unit_code, run_id)
+    if rows_read == 0:
+        return PublicationOutcome(unit_code, "no_extract", 0, 0, 0, ())
     sentences = [(reasons or {}).get(gate) or f"Tệp không đạt kiểm tra toàn vẹn ({gate})." for gate in failed_gates]
     held_reason = " ".join([*sentences, HELD_CONSEQUENCE_VI])
     quarantined = con.sql(_HELD_SQL, params={
@@ -228,30 +239,23 @@ def _write_atomically(
     con: duckdb.DuckDBPyConnection, decision: _Decision, accepted: pa.Table | None, quarantined: pa.Table,
     outcome: PublicationOutcome,
 ) -> None:
-    con.register("quarantined_rows", quarantined)
-    if accepted is not None:
-        con.register("accepted_rows", accepted)
-    try:
-        con.execute("BEGIN TRANSACTION")
+    with registered(con, "quarantined_rows", quarantined), transaction(con):
         if accepted is not None:
-            # History first: it compares the new rows with the state history holds before this decision.
-            _append_history(con, decision)
-            con.execute("DELETE FROM published.civil_servants WHERE unit_code = ?", [decision.unit_code])
-            con.execute("INSERT INTO published.civil_servants BY NAME SELECT * FROM accepted_rows")
+            _replace_snapshot(con, decision, accepted)
         con.execute("DELETE FROM quarantine.rows WHERE unit_code = ?", [decision.unit_code])
         con.execute(
             "INSERT INTO quarantine.rows BY NAME SELECT *, ? AS quarantined_at FROM quarantined_rows",
             [decision.decided_at],
         )
         _append_decision(con, decision, outcome)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        con.unregister("quarantined_rows")
-        if accepted is not None:
-            con.unregister("accepted_rows")
+
+
+def _replace_snapshot(con: duckdb.DuckDBPyConnection, decision: _Decision, accepted: pa.Table) -> None:
+    with registered(con, "accepted_rows", accepted):
+        # History first: it compares the new rows with the state history holds before this decision.
+        _append_history(con, decision)
+        con.execute("DELETE FROM published.civil_servants WHERE unit_code = ?", [decision.unit_code])
+        con.execute("INSERT INTO published.civil_servants BY NAME SELECT * FROM accepted_rows")
 
 
 def _append_decision(con: duckdb.DuckDBPyConnection, decision: _Decision, outcome: PublicationOutcome) -> None:

@@ -9,8 +9,6 @@ import dagster as dg
 import duckdb
 
 from orchestration.asset_defaults import unit_asset, warehouse_asset
-from orchestration.publish.feedback import write_unit_feedback
-from orchestration.publish.publication import hold_unit
 from orchestration.quality.gates import (
     CRITERIA,
     INTEGRITY_SUITE,
@@ -37,7 +35,7 @@ from orchestration.quality.scorecard import (
 )
 from orchestration.resources import WarehouseResource
 from orchestration.unit_errors import STEP_SENTENCES_VI, UnitErrors
-from orchestration.warehouse import ensure_warehouse
+from orchestration.warehouse import ensure_warehouse, transaction
 
 GATES_KEY = dg.AssetKey(["quality", "gate_results"])
 # The gate that holds a unit whose validation stopped with an error (reason code held.validation_error).
@@ -78,7 +76,7 @@ def _gate_check_specs() -> list[dg.AssetCheckSpec]:
     whys = {e["meta"]["gate"]: e["meta"]["why"] for e in INTEGRITY["expectations"]}
     integrity = [
         dg.AssetCheckSpec(
-            name=f"gate_{gate}", asset=GATES_KEY, blocking=True,
+            name=f"gate_{gate}", asset=GATES_KEY,
             description=f"Holds a unit whose extract as a whole cannot be trusted: {whys[gate]}",
         )
         for gate in integrity_gates(INTEGRITY)
@@ -105,14 +103,19 @@ def data_docs_metadata(warehouse: WarehouseResource, index: Path | None) -> dict
 
 def store_outcomes(
     con: duckdb.DuckDBPyConnection, run_id: str, outcomes: list[ExpectationOutcome], evaluated_at: datetime,
-    extract_loads: dict[str, str] | None = None,
+    extract_loads: dict[str, str] | None = None, reasons: dict[str, dict[str, str]] | None = None,
 ) -> None:
-    """Store the outcomes with the extract load each unit's were evaluated on (its publication checks it)."""
+    """Store the outcomes with the extract load each unit's were evaluated on (its publication checks it),
+    and on a failed gate the sentence the unit reads (publication holds the unit with it)."""
+    def reason(o: ExpectationOutcome) -> str | None:
+        return None if o.success or not o.gate else (reasons or {}).get(o.unit_code, {}).get(o.gate)
+
     con.executemany(
         "INSERT INTO quality.gate_results (load_id, unit_code, criterion, expectation, column_name, blocking, "
-        "success, observed, evaluated_at, gate, extract_load_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "success, observed, evaluated_at, gate, extract_load_id, reason_vi) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [[run_id, o.unit_code, o.criterion, o.expectation, o.column, o.blocking, o.success, o.observed,
-          evaluated_at, o.gate, (extract_loads or {}).get(o.unit_code)] for o in outcomes],
+          evaluated_at, o.gate, (extract_loads or {}).get(o.unit_code), reason(o)] for o in outcomes],
     )
 
 
@@ -138,13 +141,6 @@ def failed_units_by_gate(outcomes: list[ExpectationOutcome]) -> dict[str, list[s
     return {gate: sorted(failed.get(gate, ())) for gate in integrity_gates(INTEGRITY)}
 
 
-def _hold(con: duckdb.DuckDBPyConnection, warehouse: WarehouseResource, unit_code: str, gates: tuple[str, ...],
-          reasons: dict[str, str], run_id: str) -> None:
-    hold_unit(con, unit_code, gates, reasons, run_id=run_id)
-    # Its workbook now, with the reason: a one-unit run that fails the check skips publish altogether.
-    write_unit_feedback(con, warehouse.reports_path, unit_code)
-
-
 def units_below_target(outcomes: list[ExpectationOutcome]) -> dict[str, list[str]]:
     """Criterion -> the units whose input quality missed the criterion suite's target."""
     below: dict[str, set[str]] = defaultdict(set)
@@ -157,18 +153,17 @@ def units_below_target(outcomes: list[ExpectationOutcome]) -> dict[str, list[str
 def gate_check_result(
     gate: str, held: list[str], units_in_run: int, reasons: dict[str, dict[str, str]] | None = None
 ) -> dg.AssetCheckResult:
-    """One blocking check per integrity gate. In a one-unit run a failure is an ERROR: Dagster skips publication.
+    """One check per integrity gate, failing with ERROR and naming the units it holds and why.
 
-    In a run over several units, failing with ERROR would skip publication for every unit, so the
-    check reports the held units as a WARN and the publish asset holds exactly those units.
+    The check does not block: publication is decided in publish/, which holds exactly these units (a
+    blocking check would skip the step that writes the hold and the unit's workbook).
     """
-    severity = dg.AssetCheckSeverity.ERROR if units_in_run == 1 else dg.AssetCheckSeverity.WARN
     lines = [f"- **{unit}**: {(reasons or {}).get(unit, {}).get(gate, '')}" for unit in held]
     return dg.AssetCheckResult(
         check_name=f"gate_{gate}",
         asset_key=GATES_KEY,
         passed=not held,
-        severity=severity,
+        severity=dg.AssetCheckSeverity.ERROR,
         metadata={
             "units_checked": units_in_run,
             "units_held": len(held),
@@ -218,8 +213,9 @@ def _living_max_age_days(runner: GateRunner) -> int:
         "Per unit, two different things. Input quality: the four criteria as Great Expectations suites "
         "(expectations/suites) on the unit's records, scored in quality.scorecard; it informs and never "
         "blocks. Integrity: the blocking gates of expectations/suites/integrity.json on the extract as a whole "
-        "(quality.extract_integrity); a unit whose extract cannot be trusted is held here, its new rows go to "
-        "quarantine.rows with the reason and its published snapshot stays."
+        "(quality.extract_integrity): a failed gate names the units and why, and publication "
+        "(published/civil_servants) holds them: their new rows go to quarantine.rows with the reason and their "
+        "published snapshot stays."
     ),
 )
 def gate_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
@@ -238,24 +234,18 @@ def gate_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource
                 [validation_error(unit_code)], {VALIDATION_ERROR_GATE: STEP_SENTENCES_VI["quality"]})
             outcomes.extend(unit_outcomes)
         now = datetime.now()
-        con.execute("BEGIN TRANSACTION")
-        con.execute("DELETE FROM quality.gate_results WHERE unit_code IN (SELECT unnest(?))", [units])
-        store_outcomes(con, context.run.run_id, outcomes, now, extract_loads)
-        con.execute("DELETE FROM quality.scorecard WHERE load_id = ?", [context.run.run_id])
-        con.sql(_SCORECARD_SQL, params={
-            "load_id": context.run.run_id, "measured_at": now, "units": units, "as_of": as_of_date(),
-            "max_age_days": _living_max_age_days(runner)})
-        con.execute("COMMIT")
+        with transaction(con):
+            con.execute("DELETE FROM quality.gate_results WHERE unit_code IN (SELECT unnest(?))", [units])
+            store_outcomes(con, context.run.run_id, outcomes, now, extract_loads, reasons)
+            con.execute("DELETE FROM quality.scorecard WHERE load_id = ?", [context.run.run_id])
+            con.sql(_SCORECARD_SQL, params={
+                "load_id": context.run.run_id, "measured_at": now, "units": units, "as_of": as_of_date(),
+                "max_age_days": _living_max_age_days(runner)})
         national = run_pass_rates(con, context.run.run_id)
         held = failed_units_by_gate(outcomes)
-        # Held here, not in publish: a failed blocking check stops the publish step altogether.
         for unit_code in units:
-            unit_gates = tuple(gate for gate in integrity_gates(INTEGRITY) if unit_code in held[gate]) + (
-                (VALIDATION_ERROR_GATE,) if unit_code in errors.failed else ())
-            if unit_gates and unit_code in extract_loads:
-                errors.attempt(unit_code, lambda unit=unit_code, gates=unit_gates: _hold(
-                    con, warehouse, unit, gates, reasons[unit], context.run.run_id))
-                context.log.warning(f"{unit_code}: held as a whole by gate(s) {', '.join(unit_gates)}")
+            if unit_code in {u for gate_units in held.values() for u in gate_units} | set(errors.failed):
+                context.log.warning(f"{unit_code}: fails integrity gate(s); publication holds it")
         errors.record(con, units)
     docs_index = runner.build_data_docs()
     held_units = {u for units_held in held.values() for u in units_held} | set(errors.failed)
@@ -302,12 +292,11 @@ def scorecard(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     with warehouse.connect() as con:
         ensure_warehouse(con)
         outcomes = runner.run_national(national_batch(con, as_of_date()), context.run.run_id)
-        con.execute("BEGIN TRANSACTION")
-        con.execute("DELETE FROM quality.gate_results WHERE unit_code = 'national' AND load_id = ?",
-                    [context.run.run_id])
-        store_outcomes(con, context.run.run_id, outcomes, now)
-        national = roll_up_national(con, context.run.run_id, now)
-        con.execute("COMMIT")
+        with transaction(con):
+            con.execute("DELETE FROM quality.gate_results WHERE unit_code = 'national' AND load_id = ?",
+                        [context.run.run_id])
+            store_outcomes(con, context.run.run_id, outcomes, now)
+            national = roll_up_national(con, context.run.run_id, now)
         units = latest_unit_scorecard(con)
         monthly = monthly_markdown(con)
         timeliness = change_timeliness(con)
