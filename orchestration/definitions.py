@@ -17,7 +17,7 @@ from orchestration.link.assets import linkage_quality, record_links, splink_mode
 from orchestration.publish.assets import civil_servants, exports, feedback_workbooks
 from orchestration.quality.assets import gate_results, scorecard
 from orchestration.quality.ranking import ranking_models
-from orchestration.resources import IngestSettings, LinkageSettings, PublishSettings, WarehouseResource
+from orchestration.resources import PipelineSettings
 from orchestration.schedules import shared_inputs_schedule, unit_schedules
 from orchestration.sensors import new_extracts
 
@@ -39,16 +39,7 @@ defs = dg.Definitions(
     # Every step needs the one warehouse slot: one process per run, not one per step (docs/operations.md).
     executor=dg.in_process_executor,
     resources={
-        "warehouse": WarehouseResource(
-            data_dir=dg.EnvVar("CBCCVC_DATA_DIR"), warehouse_path=dg.EnvVar("CBCCVC_WAREHOUSE")
-        ),
-        "ingest": IngestSettings(
-            max_file_mb=dg.EnvVar.int("CBCCVC_MAX_FILE_MB"), max_rows=dg.EnvVar.int("CBCCVC_MAX_ROWS"),
-            max_workbook_mb=dg.EnvVar.int("CBCCVC_MAX_WORKBOOK_MB"),
-            max_nesting_depth=dg.EnvVar.int("CBCCVC_MAX_NESTING_DEPTH"),
-        ),
+        "settings": PipelineSettings.from_environment_variables(),
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
-        "linkage": LinkageSettings(token_key=dg.EnvVar("CBCCVC_TOKEN_KEY")),
-        "publishing": PublishSettings(token_key=dg.EnvVar("CBCCVC_TOKEN_KEY")),
     },
 )

@@ -3,7 +3,7 @@
 A landing file larger than a limit is rejected with a reason, never loaded: memory and time then stay
 bounded by the limits, whatever arrives. Defaults leave a wide margin over the largest real extract (a
 province of about 100,000 records writes about 40 MB of CSV); the environment sets them
-(``IngestSettings`` in orchestration/resources.py):
+(``PipelineSettings`` in orchestration/resources.py):
 
 - ``CBCCVC_MAX_FILE_MB`` (512): the file on disk;
 - ``CBCCVC_MAX_ROWS`` (1,000,000): data rows in one extract;

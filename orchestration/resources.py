@@ -14,10 +14,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 from dagster import BetaWarning, ConfigurableResource, MetadataValue
 
-from orchestration.limits import LIMIT_VARIABLES, ExtractLimits
+from orchestration.limits import LIMIT_VARIABLES, MIB, ExtractLimits
 
 # Single-run backfills (all units in one run) are marked beta; they are the design, not an experiment.
 warnings.filterwarnings("ignore", category=BetaWarning)
@@ -44,15 +45,11 @@ def default_memory_limit() -> str:
 def duckdb_settings() -> dict[str, str]:
     """DuckDB's memory limit and spill directory, for every connection (warehouse, scratch, dbt's profile):
     work larger than the limit spills to the directory instead of being killed."""
-    data_dir = Path(os.environ.get("CBCCVC_DATA_DIR", PROJECT_ROOT / "data"))
-    return {"memory_limit": os.environ.get("CBCCVC_DUCKDB_MEMORY_LIMIT") or default_memory_limit(),
-            "temp_directory": os.environ.get("CBCCVC_DUCKDB_TEMP_DIR") or str(data_dir / "duckdb_tmp")}
+    return PipelineSettings.from_environment().duckdb_settings()
 
 
 def configure_duckdb(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    for name, value in duckdb_settings().items():
-        con.execute(f"SET {name} = ?", [value])
-    return con
+    return PipelineSettings.from_environment().configure(con)
 
 
 def is_lock_conflict(error: duckdb.Error) -> bool:
@@ -87,6 +84,23 @@ class WarehouseBusy(RuntimeError):
     """The warehouse stayed locked by another process for longer than the wait allowed."""
 
 
+# Setting -> the environment variable it is read from. The one list: the Dagster resource reads these
+# variables (shown by name in the UI), and the command-line tools read the same ones.
+ENVIRONMENT_VARIABLES = {
+    "data_dir": "CBCCVC_DATA_DIR",
+    "warehouse_path": "CBCCVC_WAREHOUSE",
+    "token_key": "CBCCVC_TOKEN_KEY",
+    "duckdb_memory_limit": "CBCCVC_DUCKDB_MEMORY_LIMIT",
+    "duckdb_temp_dir": "CBCCVC_DUCKDB_TEMP_DIR",
+    "reports_url": "CBCCVC_REPORTS_URL",
+    "max_file_mb": LIMIT_VARIABLES["max_file_bytes"][0],
+    "max_rows": LIMIT_VARIABLES["max_rows"][0],
+    "max_workbook_mb": LIMIT_VARIABLES["max_workbook_bytes"][0],
+    "max_nesting_depth": LIMIT_VARIABLES["max_nesting_depth"][0],
+}
+_INTEGER_SETTINGS = {"max_file_mb", "max_rows", "max_workbook_mb", "max_nesting_depth"}
+
+
 def apply_environment_defaults() -> None:
     """Fill the pipeline's environment variables with their documented defaults."""
     data_dir = Path(os.environ.setdefault("CBCCVC_DATA_DIR", str(PROJECT_ROOT / "data"))).resolve()
@@ -102,11 +116,46 @@ def apply_environment_defaults() -> None:
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 
 
-class WarehouseResource(ConfigurableResource):
-    """The data directory and the one DuckDB warehouse file every layer writes to."""
+class PipelineSettings(ConfigurableResource):
+    """Every setting of the pipeline, in one resource read from the environment (ENVIRONMENT_VARIABLES):
+    the data directory and the one DuckDB warehouse file every layer writes to, DuckDB's memory, the limits
+    on a landing file, the linkage thresholds, the person-token key (never logged) and the reports' base URL.
+    """
 
     data_dir: str
     warehouse_path: str
+    token_key: str
+    duckdb_memory_limit: str = ""  # empty: half the machine's memory
+    duckdb_temp_dir: str = ""  # empty: <data_dir>/duckdb_tmp
+    reports_url: str = ""  # empty: file links
+    max_file_mb: int = LIMIT_VARIABLES["max_file_bytes"][1]
+    max_rows: int = LIMIT_VARIABLES["max_rows"][1]
+    max_workbook_mb: int = LIMIT_VARIABLES["max_workbook_bytes"][1]
+    max_nesting_depth: int = LIMIT_VARIABLES["max_nesting_depth"][1]
+    auto_link_threshold: float = 0.99
+    review_threshold: float = 0.50
+    # The best candidate must beat the runner-up by this many match-weight points (log2 odds) to auto-link.
+    margin_weight: float = 5.0
+
+    @classmethod
+    def from_environment(cls) -> PipelineSettings:
+        """The settings as the environment holds them now (command-line tools; the resource reads the same)."""
+        values = {name: os.environ[variable] for name, variable in ENVIRONMENT_VARIABLES.items()
+                  if os.environ.get(variable)}
+        values.setdefault("data_dir", str(PROJECT_ROOT / "data"))
+        values.setdefault("warehouse_path", str(Path(values["data_dir"]) / "warehouse.duckdb"))
+        values.setdefault("token_key", "")
+        return cls(**{name: int(value) if name in _INTEGER_SETTINGS else value for name, value in values.items()})
+
+    @classmethod
+    def from_environment_variables(cls) -> PipelineSettings:
+        """The resource of the code location: each setting bound to its variable, read when a run starts."""
+        optional = {"duckdb_memory_limit", "duckdb_temp_dir", "reports_url"}
+        return cls(**{
+            name: dg.EnvVar.int(variable) if name in _INTEGER_SETTINGS else dg.EnvVar(variable)
+            for name, variable in ENVIRONMENT_VARIABLES.items()
+            if name not in optional or os.environ.get(variable)
+        })
 
     @property
     def data_path(self) -> Path:
@@ -124,62 +173,45 @@ class WarehouseResource(ConfigurableResource):
     def reports_path(self) -> Path:
         return self.data_path / "reports"
 
+    def limits(self) -> ExtractLimits:
+        return ExtractLimits(self.max_file_mb * MIB, self.max_rows, self.max_workbook_mb * MIB,
+                             self.max_nesting_depth)
+
+    def duckdb_settings(self) -> dict[str, str]:
+        return {"memory_limit": self.duckdb_memory_limit or default_memory_limit(),
+                "temp_directory": self.duckdb_temp_dir or str(self.data_path / "duckdb_tmp")}
+
     def report_link(self, path: Path) -> MetadataValue:
         """A link for asset metadata to a file under reports/.
 
         Over HTTP when CBCCVC_REPORTS_URL names a server of the reports folder (`make ui` starts one, since
         browsers do not follow file links from the Dagster UI's page); otherwise the file's own URI.
         """
-        base = os.environ.get("CBCCVC_REPORTS_URL")
-        if base:
+        if self.reports_url:
             relative = Path(path).resolve().relative_to(self.reports_path.resolve()).as_posix()
-            return MetadataValue.url(f"{base.rstrip('/')}/{relative}")
+            return MetadataValue.url(f"{self.reports_url.rstrip('/')}/{relative}")
         return MetadataValue.url(Path(path).resolve().as_uri())
 
     @contextmanager
-    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        Path(self.warehouse_path).parent.mkdir(parents=True, exist_ok=True)
-        con = configure_duckdb(connect_waiting(self.warehouse_path))
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        if not read_only:
+            Path(self.warehouse_path).parent.mkdir(parents=True, exist_ok=True)
+        con = connect_waiting(self.warehouse_path, read_only=read_only)
         try:
-            yield con
+            yield self.configure(con)
         finally:
             con.close()
 
     @contextmanager
     def scratch(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """An in-memory database for work tables (Splink's), under the same memory limit and spill directory."""
-        con = configure_duckdb(duckdb.connect())
+        con = self.configure(duckdb.connect())
         try:
             yield con
         finally:
             con.close()
 
-
-class IngestSettings(ConfigurableResource):
-    """The limits on what one landing file may be (orchestration/limits.py), from the environment."""
-
-    max_file_mb: int
-    max_rows: int
-    max_workbook_mb: int
-    max_nesting_depth: int
-
-    def limits(self) -> ExtractLimits:
-        mib = 1024 * 1024
-        return ExtractLimits(self.max_file_mb * mib, self.max_rows, self.max_workbook_mb * mib,
-                             self.max_nesting_depth)
-
-
-class LinkageSettings(ConfigurableResource):
-    """Decision thresholds for record linkage; the key that makes reviewers' candidate references."""
-
-    token_key: str
-    auto_link_threshold: float = 0.99
-    review_threshold: float = 0.50
-    # The best candidate must beat the runner-up by this many match-weight points (log2 odds) to auto-link.
-    margin_weight: float = 5.0
-
-
-class PublishSettings(ConfigurableResource):
-    """The keyed-hash secret for person tokens; never logged."""
-
-    token_key: str
+    def configure(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+        for name, value in self.duckdb_settings().items():
+            con.execute(f"SET {name} = ?", [value])
+        return con

@@ -30,9 +30,9 @@ from orchestration.ingest.registry import registry_snapshot_id
 from orchestration.jobs import SHARED_INPUTS, UNIT_ASSETS
 from orchestration.resources import (
     UNSAFE_DEMO_TOKEN_KEY,
+    PipelineSettings,
     WarehouseBusy,
     apply_environment_defaults,
-    connect_waiting,
 )
 from orchestration.run_inputs import (
     landing_listings,
@@ -90,10 +90,10 @@ def run_pipeline(units: list[str], instance: dg.DagsterInstance) -> list[str]:
 
 
 def _units_with_nothing_new(fingerprints: dict[str, str]) -> list[str]:
-    warehouse = Path(os.environ["CBCCVC_WAREHOUSE"])
-    if not warehouse.exists():
+    settings = PipelineSettings.from_environment()
+    if not Path(settings.warehouse_path).exists():
         return []
-    with connect_waiting(str(warehouse)) as con:
+    with settings.connect() as con:
         return units_with_nothing_new(con, fingerprints)
 
 
@@ -178,12 +178,13 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(units) - set(unit_codes()))
     if unknown:
         parser.error(f"unknown unit code(s): {', '.join(unknown)}")
-    refusal = refuse_public_token_key(Path(os.environ["CBCCVC_DATA_DIR"]))
+    settings = PipelineSettings.from_environment()
+    refusal = refuse_public_token_key(settings.data_path)
     if refusal:
         print(f"error: {refusal}", file=sys.stderr)
         return 2
     started = time.perf_counter()
-    data_dir = Path(os.environ["CBCCVC_DATA_DIR"])
+    data_dir = settings.data_path
     registry = registry_snapshot_id(sorted((data_dir / "registry").glob("*.parquet")))
     listings = landing_listings(data_dir, units)
     fingerprints = unit_fingerprints(data_dir, units, registry, listings)
@@ -203,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         failed = failed_runs(instance, run_ids)
     try:
-        with connect_waiting(os.environ["CBCCVC_WAREHOUSE"]) as con:
+        with PipelineSettings.from_environment().connect() as con:
             # The landing folders as they were before the run, the model the run used.
             record_decided_units(con, unit_fingerprints(data_dir, units, registry, listings), run_ids)
         unit_errors = print_summary(units, run_ids, elapsed_seconds=time.perf_counter() - started,

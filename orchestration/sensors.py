@@ -12,7 +12,7 @@ import dagster as dg
 
 from orchestration.ingest.landing import extract_date_from_name, file_sha256, unknown_unit_folders
 from orchestration.jobs import unit_pipeline_job
-from orchestration.resources import WarehouseResource
+from orchestration.resources import PipelineSettings
 from orchestration.units import unit_codes
 
 # How often Dagster evaluates the sensor.
@@ -62,9 +62,9 @@ def evaluate_landing(landing: Path, cursor: dict) -> tuple[list[dg.RunRequest], 
     minimum_interval_seconds=MINIMUM_INTERVAL_SECONDS,
     description="Requests a run for a unit when a new extract (by content) lands in its folder.",
 )
-def new_extracts(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
+def new_extracts(context: dg.SensorEvaluationContext, settings: PipelineSettings):
     cursor = json.loads(context.cursor) if context.cursor else {}
-    requests, unknown, new_cursor = evaluate_landing(warehouse.landing_path, cursor)
+    requests, unknown, new_cursor = evaluate_landing(settings.landing_path, cursor)
     for folder in unknown:
         context.log.warning(f"landing folder '{folder}' is not one of the 62 unit codes; its files are not loaded")
     context.update_cursor(json.dumps(new_cursor, sort_keys=True))

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
-
-from orchestration.resources import connect_waiting
+from orchestration.resources import PipelineSettings
 from orchestration.unit_errors import run_unit_errors
 
 _PER_UNIT_SQL = """
@@ -61,7 +59,7 @@ group by 1 order by 1
 def print_summary(units: list[str], run_ids: list[str], elapsed_seconds: float,
                   skipped: list[str] | None = None) -> list[tuple[str, str]]:
     """Print the summary of these runs; returns the (unit, step) errors they recorded."""
-    with connect_waiting(os.environ["CBCCVC_WAREHOUSE"], read_only=True) as con:
+    with PipelineSettings.from_environment().connect(read_only=True) as con:
         per_unit = con.execute(_PER_UNIT_SQL, {"units": units, "runs": run_ids, "skipped": skipped or []}).fetchall()
         unit_errors = run_unit_errors(con, run_ids)
         per_criterion = con.execute(_PER_CRITERION_SQL, [units]).fetchall()

@@ -22,6 +22,7 @@ from synthetic import generate
 AS_OF = date(2026, 11, 15)
 SMALL_SCALE = 0.002  # every unit gets its minimum of 50 records: about 3,100 records in all
 REGISTRY_SIZE = 8000
+TEST_TOKEN_KEY = "test-key"  # the person-token key the test pipelines publish with
 
 
 @dataclass
@@ -43,7 +44,7 @@ def _point_environment_at(data_dir: Path) -> dict[str, str | None]:
         "CBCCVC_DATA_DIR": str(data_dir),
         "CBCCVC_WAREHOUSE": str(data_dir / "warehouse.duckdb"),
         "CBCCVC_AS_OF": AS_OF.isoformat(),
-        "CBCCVC_TOKEN_KEY": "test-key",
+        "CBCCVC_TOKEN_KEY": TEST_TOKEN_KEY,
         "DO_NOT_TRACK": "1",
     }
     previous = {name: os.environ.get(name) for name in settings}

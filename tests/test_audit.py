@@ -15,12 +15,12 @@ import pytest
 from orchestration.audit.assets import trail_report
 from orchestration.audit.trail import Trail, build_trail
 from orchestration.publish.history import stored_rows_checksum
-from orchestration.resources import WarehouseResource
+from orchestration.resources import PipelineSettings
 from orchestration.tokens import person_token
-from tests.conftest import PipelineData
+from tests.conftest import TEST_TOKEN_KEY, PipelineData
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-TOKEN_KEY = "test-key"  # the key conftest's pipeline environment publishes with
+TOKEN_KEY = TEST_TOKEN_KEY
 CHAIN = [
     "raw.extracts", "staging.stg_raw__extracts", "intermediate.int_records__employment",
     "intermediate.int_records__identity", "intermediate.int_records__residence",
@@ -148,7 +148,7 @@ def test_report_asset_writes_the_trail(pipeline: PipelineData, splink_record: di
     token = splink_record["person_token"]
     result = dg.materialize(
         [trail_report],
-        resources={"warehouse": WarehouseResource(data_dir=str(tmp_path),
+        resources={"settings": PipelineSettings(token_key=TEST_TOKEN_KEY, data_dir=str(tmp_path),
                                                   warehouse_path=str(tmp_path / "warehouse.duckdb"))},
         run_config={"ops": {"audit__trail_report": {"config": {"person_token": token}}}},
     )

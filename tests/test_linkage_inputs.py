@@ -16,7 +16,7 @@ from orchestration.link.linkage import link_units, load_training_inputs
 from orchestration.link.model import SETTINGS_PATH, ModelStore, load_model
 from orchestration.link.review import read_clerical_decisions
 from orchestration.units import unit_codes
-from tests.conftest import PipelineData
+from tests.conftest import TEST_TOKEN_KEY, PipelineData
 
 UNITS = ["ha-noi", "bo-noi-vu"]
 MACROS = Path(__file__).parents[1] / "dbt_project" / "macros" / "linkage.sql"
@@ -142,11 +142,12 @@ def test_the_registry_is_loaded_once_per_snapshot(tmp_path):
     import dagster as dg
 
     from orchestration.ingest.assets import raw_registry
-    from orchestration.resources import WarehouseResource
+    from orchestration.resources import PipelineSettings
     from tests.conftest import pipeline_environment
 
     data = tmp_path / "data"
-    resources = {"warehouse": WarehouseResource(data_dir=str(data), warehouse_path=str(data / "w.duckdb"))}
+    resources = {"settings": PipelineSettings(token_key=TEST_TOKEN_KEY, data_dir=str(data),
+                                              warehouse_path=str(data / "w.duckdb"))}
 
     def load() -> dict:
         with pipeline_environment(data) as instance:

@@ -7,10 +7,11 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from orchestration.definitions import defs
-from orchestration.resources import WarehouseResource
+from orchestration.resources import PipelineSettings
 from orchestration.schedules import TIMEZONE, unit_schedules
 from orchestration.sensors import new_extracts
 from orchestration.units import unit_codes
+from tests.conftest import TEST_TOKEN_KEY
 
 
 def test_every_unit_has_a_monthly_schedule_in_vietnam_time_and_none_start_together():
@@ -33,7 +34,7 @@ def _sensor_tick(landing_root, cursor: str | None):
     context = dg.build_sensor_context(
         cursor=cursor,
         repository_def=defs.get_repository_def(),
-        resources={"warehouse": WarehouseResource(data_dir=str(landing_root),
+        resources={"settings": PipelineSettings(token_key=TEST_TOKEN_KEY, data_dir=str(landing_root),
                                                   warehouse_path=str(landing_root / "w.duckdb"))},
     )
     result = new_extracts.evaluate_tick(context)

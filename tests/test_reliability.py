@@ -41,7 +41,7 @@ from orchestration.ingest.registry import RegistryContractError, check_registry_
 from orchestration.limits import MIB
 from orchestration.run_slots import PID_TAG
 from orchestration.warehouse import ensure_warehouse
-from tests.conftest import AS_OF, PipelineData, ordinary_units, resend_extract
+from tests.conftest import AS_OF, TEST_TOKEN_KEY, PipelineData, ordinary_units, resend_extract
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -438,7 +438,7 @@ def _registry(path: Path, ids: pa.Array) -> Path:
 
 def test_a_registry_with_numeric_ids_is_refused_with_one_sentence(tmp_path):
     from orchestration.ingest.assets import raw_registry
-    from orchestration.resources import WarehouseResource
+    from orchestration.resources import PipelineSettings
     from tests.conftest import pipeline_environment
 
     numeric = _registry(tmp_path / "data" / "registry" / "registry-000.parquet", pa.array([1012345678, 2012345678]))
@@ -448,7 +448,7 @@ def test_a_registry_with_numeric_ids_is_refused_with_one_sentence(tmp_path):
     with pipeline_environment(tmp_path / "data") as instance:
         result = dg.materialize(
             [raw_registry], instance=instance, raise_on_error=False,
-            resources={"warehouse": WarehouseResource(data_dir=str(tmp_path / "data"),
+            resources={"settings": PipelineSettings(token_key=TEST_TOKEN_KEY, data_dir=str(tmp_path / "data"),
                                                       warehouse_path=str(tmp_path / "data" / "w.duckdb"))})
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)

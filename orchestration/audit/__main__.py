@@ -14,8 +14,10 @@ import os
 import sys
 from pathlib import Path
 
-from orchestration.audit.trail import build_trail, is_token, missing_tables, to_json, to_markdown
-from orchestration.resources import WarehouseBusy, apply_environment_defaults, connect_waiting
+import duckdb
+
+from orchestration.audit.trail import Trail, build_trail, is_token, missing_tables, to_json, to_markdown
+from orchestration.resources import PipelineSettings, WarehouseBusy, apply_environment_defaults
 from orchestration.tokens import person_token
 
 EXIT_BUSY = 3
@@ -48,28 +50,32 @@ def _token(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str:
     return person_token(key, registry_id)
 
 
+def _trail(parser: argparse.ArgumentParser, con: duckdb.DuckDBPyConnection, token: str,
+           as_of: str | None, data_dir: Path) -> Trail:
+    missing = missing_tables(con)
+    if missing:
+        parser.error(f"the warehouse has no {', '.join(missing)} yet: publish with this version first")
+    try:
+        return build_trail(con, token, as_of, data_dir)
+    except LookupError as error:
+        parser.error(str(error))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     token = _token(parser, args)
     apply_environment_defaults()
-    warehouse = Path(os.environ["CBCCVC_WAREHOUSE"])
-    if not warehouse.is_file():
-        parser.error(f"no warehouse at {warehouse} (CBCCVC_WAREHOUSE)")
+    settings = PipelineSettings.from_environment()
+    if not Path(settings.warehouse_path).is_file():
+        parser.error(f"no warehouse at {settings.warehouse_path} (CBCCVC_WAREHOUSE)")
     # Read-only: an audit never changes the warehouse. A run holds the write lock only during a step.
     try:
-        con = connect_waiting(str(warehouse), read_only=True)
+        with settings.connect(read_only=True) as con:
+            trail = _trail(parser, con, token, args.as_of, settings.data_path)
     except WarehouseBusy as error:
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
         return EXIT_BUSY
-    with con:
-        missing = missing_tables(con)
-        if missing:
-            parser.error(f"the warehouse has no {', '.join(missing)} yet: publish with this version first")
-        try:
-            trail = build_trail(con, token, args.as_of, Path(os.environ["CBCCVC_DATA_DIR"]))
-        except LookupError as error:
-            parser.error(str(error))
     print(to_json(trail) if args.json else to_markdown(trail), end="" if not args.json else "\n")
     return 0 if trail.records else 1
 

@@ -5,7 +5,7 @@ from pydantic import Field
 
 from orchestration.asset_defaults import warehouse_asset
 from orchestration.audit.trail import build_trail, is_token, to_json, to_markdown
-from orchestration.resources import WarehouseResource
+from orchestration.resources import PipelineSettings
 from orchestration.warehouse import ensure_warehouse
 
 _FORMATS = {"md": to_markdown, "json": to_json}
@@ -34,22 +34,22 @@ class TrailReportConfig(dg.Config):
     ),
 )
 def trail_report(
-    context: dg.AssetExecutionContext, config: TrailReportConfig, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, config: TrailReportConfig, settings: PipelineSettings
 ) -> dg.MaterializeResult:
     if not is_token(config.person_token):
         raise dg.Failure("person_token must be 64 lower-case hexadecimal characters")
     if config.output_format not in _FORMATS:
         raise dg.Failure(f"output_format must be one of {', '.join(_FORMATS)}")
-    with warehouse.connect() as con:
+    with settings.connect() as con:
         ensure_warehouse(con)
-        trail = build_trail(con, config.person_token, config.as_of, warehouse.data_path)
-    path = warehouse.reports_path / "audit" / f"{config.person_token}.{config.output_format}"
+        trail = build_trail(con, config.person_token, config.as_of, settings.data_path)
+    path = settings.reports_path / "audit" / f"{config.person_token}.{config.output_format}"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(_FORMATS[config.output_format](trail), encoding="utf-8")
     context.log.info(f"Audit trail of {len(trail.records)} published record(s) written")
     # Counts and lineage only: the report itself holds the trail.
     return dg.MaterializeResult(metadata={
-        "report": warehouse.report_link(path),
+        "report": settings.report_link(path),
         "records": len(trail.records),
         "basis": trail.basis,
         "as_of": trail.as_of.isoformat(sep=" ") if trail.as_of else "now",

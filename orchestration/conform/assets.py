@@ -19,7 +19,7 @@ from orchestration.conform.dbt_vars import dbt_build_args, dbt_vars
 from orchestration.conform.docs import DOCS_PAGE, generate_dbt_docs, project_fingerprint, with_docs_links
 from orchestration.conform.project import dbt_project
 from orchestration.conform.translator import CbccvcTranslator
-from orchestration.resources import WarehouseResource
+from orchestration.resources import PipelineSettings
 from orchestration.units import unit_codes, unit_partitions
 
 CONFORM_SELECT = "path:models/staging path:models/intermediate path:models/marts"
@@ -43,10 +43,10 @@ MODELS_FINGERPRINT = "models_fingerprint"
     pool=WAREHOUSE_POOL,
 )
 def reference_seeds(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: PipelineSettings
 ) -> Iterator[Any]:
     fingerprint = project_fingerprint(Path(dbt.project_dir), folders=("seeds",))
-    if seeds_already_loaded(context, warehouse, fingerprint):
+    if seeds_already_loaded(context, settings, fingerprint):
         # Reference lists change a few times a year; reloading them costs every run several seconds.
         context.log.info("Reference seeds unchanged since their last load: not reloaded")
         events: list[Any] = [
@@ -60,13 +60,13 @@ def reference_seeds(
             for event in dbt.cli(DBT_BUILD, context=context).stream()
         ]
     # After the seeds, so that dbt has released the warehouse before the docs read it.
-    generate_dbt_docs(dbt, dbt_docs_dir(warehouse))
-    yield from with_docs_links(events, dbt_docs_page(warehouse))
+    generate_dbt_docs(dbt, dbt_docs_dir(settings))
+    yield from with_docs_links(events, dbt_docs_page(settings))
 
 
-def seeds_already_loaded(context: dg.AssetExecutionContext, warehouse: WarehouseResource, fingerprint: str) -> bool:
+def seeds_already_loaded(context: dg.AssetExecutionContext, settings: PipelineSettings, fingerprint: str) -> bool:
     """True when every selected seed was last loaded from these very files and its table is still there."""
-    return already_built(context, warehouse, fingerprint, SEEDS_FINGERPRINT)
+    return already_built(context, settings, fingerprint, SEEDS_FINGERPRINT)
 
 
 def built_from(context: dg.AssetExecutionContext, fingerprint: str, metadata_key: str) -> bool:
@@ -82,24 +82,24 @@ def built_from(context: dg.AssetExecutionContext, fingerprint: str, metadata_key
 
 
 def already_built(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, fingerprint: str, metadata_key: str
+    context: dg.AssetExecutionContext, settings: PipelineSettings, fingerprint: str, metadata_key: str
 ) -> bool:
     """True when every selected dbt node was last built from files of this fingerprint and its relation is
     still in the warehouse."""
     if not built_from(context, fingerprint, metadata_key):
         return False
-    with warehouse.connect() as con:
+    with settings.connect() as con:
         tables = {tuple(row) for row in con.execute(
             "select table_schema, table_name from information_schema.tables").fetchall()}
     return all(tuple(key.path[-2:]) in tables for key in context.selected_asset_keys)
 
 
-def dbt_docs_dir(warehouse: WarehouseResource) -> Path:
-    return warehouse.reports_path / "dbt_docs"
+def dbt_docs_dir(settings: PipelineSettings) -> Path:
+    return settings.reports_path / "dbt_docs"
 
 
-def dbt_docs_page(warehouse: WarehouseResource) -> dg.MetadataValue:
-    return warehouse.report_link(dbt_docs_dir(warehouse) / DOCS_PAGE)
+def dbt_docs_page(settings: PipelineSettings) -> dg.MetadataValue:
+    return settings.report_link(dbt_docs_dir(settings) / DOCS_PAGE)
 
 
 @dbt_assets(
@@ -114,12 +114,12 @@ def dbt_docs_page(warehouse: WarehouseResource) -> dg.MetadataValue:
     pool=WAREHOUSE_POOL,
 )
 def conform_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: PipelineSettings
 ) -> Iterator[Any]:
-    yield from per_unit_build(context, dbt, warehouse)
+    yield from per_unit_build(context, dbt, settings)
 
 
-def per_unit_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource,
+def per_unit_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: PipelineSettings,
                    ) -> Iterator[Any]:
     """`dbt build` of the selected models for the run's units only, whole when the models changed."""
     fingerprint = project_fingerprint(Path(dbt.project_dir), folders=("models", "macros"))
@@ -130,9 +130,9 @@ def per_unit_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, wareh
     invocation = dbt.cli(dbt_build_args(DBT_BUILD, variables, full_refresh), context=context)
     events = (event.with_metadata({**event.metadata, MODELS_FINGERPRINT: fingerprint})
               if isinstance(event, dg.Output) else event
-              for event in with_column_metadata(invocation, warehouse.warehouse_path,
-                                                warehouse.data_path / "dbt_lineage_cache", fingerprint))
-    yield from with_docs_links(events, dbt_docs_page(warehouse))
+              for event in with_column_metadata(invocation, settings.warehouse_path,
+                                                settings.data_path / "dbt_lineage_cache", fingerprint))
+    yield from with_docs_links(events, dbt_docs_page(settings))
 
 
 @dbt_assets(
@@ -146,6 +146,6 @@ def per_unit_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, wareh
     pool=WAREHOUSE_POOL,
 )
 def record_flag_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: PipelineSettings
 ) -> Iterator[Any]:
-    yield from per_unit_build(context, dbt, warehouse)
+    yield from per_unit_build(context, dbt, settings)

@@ -15,7 +15,7 @@ from orchestration.ingest.registry import (
     loaded_snapshot_id,
     registry_snapshot_id,
 )
-from orchestration.resources import IngestSettings, WarehouseResource
+from orchestration.resources import PipelineSettings
 from orchestration.unit_errors import UnitErrors
 from orchestration.units import unit_codes
 from orchestration.warehouse import ensure_warehouse, transaction
@@ -32,16 +32,16 @@ from orchestration.warehouse import ensure_warehouse, transaction
     ),
 )
 def raw_extracts(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, ingest: IngestSettings
+    context: dg.AssetExecutionContext, settings: PipelineSettings
 ) -> dg.MaterializeResult:
     loads = []
     errors = UnitErrors("ingest", context.run.run_id, context.log)
-    limits = ingest.limits()
-    with warehouse.connect() as con:
+    limits = settings.limits()
+    with settings.connect() as con:
         ensure_warehouse(con)
         for unit_code in context.partition_keys:
             load = errors.attempt(
-                unit_code, lambda unit=unit_code: load_unit(con, warehouse.landing_path, unit, context.run.run_id,
+                unit_code, lambda unit=unit_code: load_unit(con, settings.landing_path, unit, context.run.run_id,
                                                             limits))
             if load is None:
                 continue
@@ -69,16 +69,16 @@ def raw_extracts(
     kinds={"duckdb", "python"},
     description="Scans the landing area for folders that are not one of the 62 units and reports their files.",
 )
-def landing_inventory(warehouse: WarehouseResource) -> dg.MaterializeResult:
+def landing_inventory(settings: PipelineSettings) -> dg.MaterializeResult:
     known = set(unit_codes())
-    folders = unknown_unit_folders(warehouse.landing_path, known)
+    folders = unknown_unit_folders(settings.landing_path, known)
     now = datetime.now()
-    with warehouse.connect() as con:
+    with settings.connect() as con:
         ensure_warehouse(con)
         con.execute("DELETE FROM quarantine.files WHERE reason_code = 'unknown_unit'")
         for folder in folders:
             for path in sorted(p for p in folder.rglob("*") if p.is_symlink() or p.is_file()):
-                file = landing_file(path, warehouse.data_path)  # a link or a pipe is listed, never opened
+                file = landing_file(path, settings.data_path)  # a link or a pipe is listed, never opened
                 con.execute(
                     "INSERT INTO quarantine.files VALUES (?, ?, ?, 'unknown_unit', ?, 'inventory', ?)",
                     [display_text(folder.name), file.relative_path, file.sha256,
@@ -94,12 +94,12 @@ def landing_inventory(warehouse: WarehouseResource) -> dg.MaterializeResult:
     kinds={"duckdb", "parquet"},
     description="The population registry snapshot (reference data owned by the registry), from registry/*.parquet.",
 )
-def raw_registry(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    files = sorted(warehouse.registry_path.glob("*.parquet"))
+def raw_registry(settings: PipelineSettings) -> dg.MaterializeResult:
+    files = sorted(settings.registry_path.glob("*.parquet"))
     if not files:
-        raise dg.Failure(f"No registry snapshot: expected Parquet files in {warehouse.registry_path}")
+        raise dg.Failure(f"No registry snapshot: expected Parquet files in {settings.registry_path}")
     snapshot_id = registry_snapshot_id(files)
-    with warehouse.connect() as con:
+    with settings.connect() as con:
         ensure_warehouse(con)
         if loaded_snapshot_id(con) == snapshot_id:
             # The registry is sent a few times a year; reloading 10 M persons costs every run a minute.

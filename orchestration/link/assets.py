@@ -9,15 +9,15 @@ from orchestration.link.linkage import link_units, load_training_inputs
 from orchestration.link.model import ModelStore, train_model
 from orchestration.link.quality_report import linkage_quality_rows, store_linkage_quality
 from orchestration.link.review import read_clerical_decisions, store_decision_problems, write_review_queue
-from orchestration.resources import LinkageSettings, WarehouseResource
+from orchestration.resources import PipelineSettings
 from orchestration.units import unit_codes
 from orchestration.warehouse import ensure_warehouse
 
 MODEL_KEY = dg.AssetKey(["link", "splink_model"])
 
 
-def model_store(warehouse: WarehouseResource) -> ModelStore:
-    return ModelStore(warehouse.data_path / "models" / "splink")
+def model_store(settings: PipelineSettings) -> ModelStore:
+    return ModelStore(settings.data_path / "models" / "splink")
 
 
 @warehouse_asset(
@@ -32,21 +32,21 @@ def model_store(warehouse: WarehouseResource) -> ModelStore:
         "runs reuse it; materialize this asset to retrain. Charts (match weights, m/u parameters) are HTML."
     ),
 )
-def splink_model(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    store = model_store(warehouse)
-    with warehouse.scratch() as work:
-        with warehouse.connect() as con:
+def splink_model(settings: PipelineSettings) -> dg.MaterializeResult:
+    store = model_store(settings)
+    with settings.scratch() as work:
+        with settings.connect() as con:
             load_training_inputs(work, con, unit_codes())
         linker = train_model(work, "training_records", "training_registry")
         version = store.save(linker)
-        charts = write_model_charts(linker, warehouse.reports_path / "splink" / version)
+        charts = write_model_charts(linker, settings.reports_path / "splink" / version)
         records = work.execute("select count(*) from training_records").fetchall()[0][0]
     return dg.MaterializeResult(
         metadata={
             "version": version,
             "training_records": records,
             "model_file": dg.MetadataValue.path(str(store.directory / f"{version}.json")),
-            **{f"chart_{name}": warehouse.report_link(path) for name, path in charts.items()},
+            **{f"chart_{name}": settings.report_link(path) for name, path in charts.items()},
         }
     )
 
@@ -68,24 +68,24 @@ def splink_model(warehouse: WarehouseResource) -> dg.MaterializeResult:
     ),
 )
 def record_links(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, linkage: LinkageSettings
+    context: dg.AssetExecutionContext, settings: PipelineSettings
 ) -> dg.MaterializeResult:
     units = list(context.partition_keys)
-    store = model_store(warehouse)
+    store = model_store(settings)
     run_id = context.run.run_id
-    with warehouse.connect() as con:
+    with settings.connect() as con:
         ensure_warehouse(con)
-        clerical = read_clerical_decisions(con, warehouse.data_path)
+        clerical = read_clerical_decisions(con, settings.data_path)
         store_decision_problems(con, clerical.problems, run_id)
         for problem in clerical.problems:  # line numbers and reasons only: the lines hold personal data
             context.log.warning(f"review/decisions.csv line {problem.line} not applied: {problem.reason}")
         outcome = link_units(
-            con, units, store, run_id, linkage.auto_link_threshold, linkage.review_threshold,
-            linkage.margin_weight, clerical.table, charts_folder=warehouse.reports_path / "splink" / "latest",
+            con, units, store, run_id, settings.auto_link_threshold, settings.review_threshold,
+            settings.margin_weight, clerical.table, charts_folder=settings.reports_path / "splink" / "latest",
         )
         _replace_evidence(con, units, outcome.evidence, run_id)
-        queued = write_review_queue(con, units, outcome.review_candidates, linkage.token_key, run_id,
-                                    warehouse.data_path)
+        queued = write_review_queue(con, units, outcome.review_candidates, settings.token_key, run_id,
+                                    settings.data_path)
     linked = outcome.decisions.get("auto_link", 0)
     return dg.MaterializeResult(
         metadata={
@@ -105,8 +105,8 @@ def record_links(
             "clerical_lines_not_applied": len(clerical.problems),
             "model_version": outcome.model_version,
             "model_trained_this_run": outcome.model_trained,
-            "waterfall_chart": warehouse.report_link(
-                warehouse.reports_path / "splink" / "latest" / "waterfall_sample.html"),
+            "waterfall_chart": settings.report_link(
+                settings.reports_path / "splink" / "latest" / "waterfall_sample.html"),
         }
     )
 
@@ -122,9 +122,9 @@ def record_links(
         "recall and recall after review."
     ),
 )
-def linkage_quality(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    truth = warehouse.data_path / "truth" / "records.parquet"
-    with warehouse.connect() as con:
+def linkage_quality(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dg.MaterializeResult:
+    truth = settings.data_path / "truth" / "records.parquet"
+    with settings.connect() as con:
         ensure_warehouse(con)
         rows = linkage_quality_rows(con, truth if truth.exists() else None)
         store_linkage_quality(con, rows, context.run.run_id)

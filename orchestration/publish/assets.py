@@ -15,7 +15,7 @@ from orchestration.publish.publication import (
     not_decidable_by,
     publish_unit,
 )
-from orchestration.resources import PublishSettings, WarehouseResource
+from orchestration.resources import PipelineSettings
 from orchestration.unit_errors import UnitErrors
 from orchestration.warehouse import ensure_warehouse
 
@@ -34,12 +34,12 @@ from orchestration.warehouse import ensure_warehouse
     ),
 )
 def civil_servants(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, publishing: PublishSettings
+    context: dg.AssetExecutionContext, settings: PipelineSettings
 ) -> dg.MaterializeResult:
     outcomes, undecided = [], []
     run_id = context.run.run_id
     errors = UnitErrors("publish", run_id, context.log)
-    with warehouse.connect() as con:
+    with settings.connect() as con:
         ensure_warehouse(con)
         for unit_code in context.partition_keys:
             if (why := not_decidable_by(con, unit_code, run_id)) is not None:
@@ -47,7 +47,7 @@ def civil_servants(
                 undecided.append(unit_code)
                 continue
             outcome = errors.attempt(unit_code, lambda unit=unit_code: _decide(
-                con, warehouse, unit, publishing.token_key, run_id))
+                con, settings, unit, settings.token_key, run_id))
             if outcome is not None:
                 outcomes.append(outcome)
         errors.record(con, list(context.partition_keys))
@@ -71,14 +71,14 @@ def civil_servants(
 
 
 def _decide(
-    con: duckdb.DuckDBPyConnection, warehouse: WarehouseResource, unit_code: str, token_key: str, run_id: str
+    con: duckdb.DuckDBPyConnection, settings: PipelineSettings, unit_code: str, token_key: str, run_id: str
 ) -> PublicationOutcome:
     """Publish the unit, or hold it when an integrity gate failed: its workbook then says why at once."""
     gates = failed_blocking_gates(con, unit_code)
     if not gates:
         return publish_unit(con, unit_code, token_key, run_id=run_id)
     outcome = hold_unit(con, unit_code, gates, hold_reasons(con, unit_code), run_id=run_id)
-    write_unit_feedback(con, warehouse.reports_path, unit_code)
+    write_unit_feedback(con, settings.reports_path, unit_code)
     return outcome
 
 
@@ -94,27 +94,27 @@ def _decide(
         "reports/feedback/{unit}/{extract date}_phan_hoi.xlsx."
     ),
 )
-def feedback_workbooks(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def feedback_workbooks(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dg.MaterializeResult:
     written, problems = [], 0
     errors = UnitErrors("feedback", context.run.run_id, context.log)
-    with warehouse.connect() as con:
+    with settings.connect() as con:
         for unit_code in context.partition_keys:
             workbook = errors.attempt(
-                unit_code, lambda unit=unit_code: write_unit_feedback(con, warehouse.reports_path, unit))
+                unit_code, lambda unit=unit_code: write_unit_feedback(con, settings.reports_path, unit))
             if workbook is not None:
                 written.append(workbook[0])
                 problems += workbook[1]
         errors.record(con, list(context.partition_keys))
     metadata = {**errors.metadata(), "workbooks": len(written), "problems_listed": problems,
-                "workbook_links": workbook_links(warehouse, written)}
+                "workbook_links": workbook_links(settings, written)}
     if len(written) == 1:
-        metadata["workbook"] = warehouse.report_link(written[0])
+        metadata["workbook"] = settings.report_link(written[0])
     return dg.MaterializeResult(metadata=metadata)
 
 
-def workbook_links(warehouse: WarehouseResource, paths: list) -> dg.MetadataValue:
+def workbook_links(settings: PipelineSettings, paths: list) -> dg.MetadataValue:
     """One Markdown link per unit's workbook (the unit code is the workbook's folder)."""
-    lines = [f"- [{path.parent.name}]({warehouse.report_link(path).value})" for path in paths]
+    lines = [f"- [{path.parent.name}]({settings.report_link(path).value})" for path in paths]
     return dg.MetadataValue.md("\n".join(lines) or "no workbook written")
 
 
@@ -130,14 +130,14 @@ def workbook_links(warehouse: WarehouseResource, paths: list) -> dg.MetadataValu
         "published.audit_log."
     ),
 )
-def exports(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    with warehouse.connect() as con:
+def exports(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dg.MaterializeResult:
+    with settings.connect() as con:
         ensure_warehouse(con)
-        manifest = write_exports(con, list(context.partition_keys), warehouse.data_path / "exports",
+        manifest = write_exports(con, list(context.partition_keys), settings.data_path / "exports",
                                  context.run.run_id)
     return dg.MaterializeResult(metadata={
         "national_rows": manifest["national"]["rows"],
         "national_sha256": manifest["national"]["sha256"],
         "units_exported": len(manifest["units"]),
-        "manifest": dg.MetadataValue.path(str(warehouse.data_path / "exports" / "manifest.json")),
+        "manifest": dg.MetadataValue.path(str(settings.data_path / "exports" / "manifest.json")),
     })

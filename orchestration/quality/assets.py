@@ -33,7 +33,7 @@ from orchestration.quality.scorecard import (
     run_pass_rates,
     units_missing_change_deadline,
 )
-from orchestration.resources import WarehouseResource
+from orchestration.resources import PipelineSettings
 from orchestration.unit_errors import STEP_SENTENCES_VI, UnitErrors
 from orchestration.warehouse import ensure_warehouse, transaction
 
@@ -92,13 +92,13 @@ def _gate_check_specs() -> list[dg.AssetCheckSpec]:
     return integrity + input_quality
 
 
-def gate_runner(warehouse: WarehouseResource) -> GateRunner:
+def gate_runner(settings: PipelineSettings) -> GateRunner:
     """The GX context lives in the data directory; its Data Docs beside the other reports."""
-    return GateRunner(project_dir=warehouse.data_path / "gx", docs_dir=warehouse.reports_path / "gx_data_docs")
+    return GateRunner(project_dir=settings.data_path / "gx", docs_dir=settings.reports_path / "gx_data_docs")
 
 
-def data_docs_metadata(warehouse: WarehouseResource, index: Path | None) -> dict[str, dg.MetadataValue]:
-    return {} if index is None else {"gx_data_docs": warehouse.report_link(index)}
+def data_docs_metadata(settings: PipelineSettings, index: Path | None) -> dict[str, dg.MetadataValue]:
+    return {} if index is None else {"gx_data_docs": settings.report_link(index)}
 
 
 def store_outcomes(
@@ -218,13 +218,13 @@ def _living_max_age_days(runner: GateRunner) -> int:
         "published snapshot stays."
     ),
 )
-def gate_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+def gate_results(context: dg.AssetExecutionContext, settings: PipelineSettings):
     units = list(context.partition_keys)
-    runner = gate_runner(warehouse)
+    runner = gate_runner(settings)
     outcomes: list[ExpectationOutcome] = []
     reasons: dict[str, dict[str, str]] = {}
     errors = UnitErrors("quality", context.run.run_id, context.log)
-    with warehouse.connect() as con:
+    with settings.connect() as con:
         ensure_warehouse(con)
         extract_loads = current_extract_loads(con, units)
         for unit_code in units:
@@ -251,7 +251,7 @@ def gate_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     held_units = {u for units_held in held.values() for u in units_held} | set(errors.failed)
     yield dg.MaterializeResult(
         metadata={
-            **data_docs_metadata(warehouse, docs_index),
+            **data_docs_metadata(settings, docs_index),
             "units": len(units),
             "units_held": len(held_units),
             **errors.metadata(),
@@ -286,10 +286,10 @@ SCORECARD_KEY = dg.AssetKey(["quality", "scorecard"])
         "(the metadata plots the national rates run after run). Runs the national GX checkpoint."
     ),
 )
-def scorecard(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    runner = gate_runner(warehouse)
+def scorecard(context: dg.AssetExecutionContext, settings: PipelineSettings):
+    runner = gate_runner(settings)
     now = datetime.now()
-    with warehouse.connect() as con:
+    with settings.connect() as con:
         ensure_warehouse(con)
         outcomes = runner.run_national(national_batch(con, as_of_date()), context.run.run_id)
         with transaction(con):
@@ -310,7 +310,7 @@ def scorecard(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         "by_unit": unit_scorecard_table(units),
         "change_deadline_by_unit": change_timeliness_table(timeliness),
         "units_missing_change_deadline": dg.MetadataValue.json(late),
-        **data_docs_metadata(warehouse, docs_index),
+        **data_docs_metadata(settings, docs_index),
     })
     failed = [o for o in outcomes if not o.success]
     yield dg.AssetCheckResult(

@@ -19,7 +19,7 @@ from orchestration.conform.docs import project_fingerprint, with_docs_links
 from orchestration.conform.project import dbt_project
 from orchestration.conform.translator import CbccvcTranslator
 from orchestration.quality.scorecard import CRITERIA_LABELS_VI
-from orchestration.resources import WarehouseResource
+from orchestration.resources import PipelineSettings
 
 RANKING_KEY = dg.AssetKey(["quality", "unit_ranking"])
 RANKING_FINGERPRINT = "ranking_fingerprint"
@@ -64,12 +64,12 @@ def ranking_metadata(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     pool=WAREHOUSE_POOL,
 )
 def ranking_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: PipelineSettings
 ) -> Iterator[Any]:
     fingerprint = project_fingerprint(Path(dbt.project_dir), folders=("models/marts/ranking", "macros", "seeds"))
-    rebuilt = not already_built(context, warehouse, fingerprint, RANKING_FINGERPRINT)
+    rebuilt = not already_built(context, settings, fingerprint, RANKING_FINGERPRINT)
     events: list[Any] = list(dbt.cli(DBT_BUILD, context=context).stream()) if rebuilt else []
-    with warehouse.connect() as con:
+    with settings.connect() as con:
         metadata = {**ranking_metadata(con), "rebuilt": rebuilt, RANKING_FINGERPRINT: fingerprint}
     if not rebuilt:
         context.log.info("Ranking model unchanged since it was built: its view is read as it is")
@@ -77,4 +77,4 @@ def ranking_models(
     # The selection is the one ranking model: its Output is the ranking's materialization.
     events = [event.with_metadata({**event.metadata, **metadata}) if isinstance(event, dg.Output) else event
               for event in events]
-    yield from with_docs_links(events, dbt_docs_page(warehouse))
+    yield from with_docs_links(events, dbt_docs_page(settings))
