@@ -26,11 +26,12 @@ from results_file import write_result
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 LINK = textwrap.dedent("""
-    import json, resource, sys, time, duckdb, pyarrow as pa
+    import json, os, resource, subprocess, sys, time, duckdb, pyarrow as pa
     from pathlib import Path
+    from orchestration.ingest.labels import replace_linkage_labels
     from orchestration.link.linkage import link_units
     from orchestration.link.model import ModelStore
-    from orchestration.link.quality_report import linkage_quality_rows
+    from orchestration.quality.linkage_report import linkage_quality_rows
     from orchestration.warehouse import ensure_warehouse
 
     warehouse, models, truth, units = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
@@ -42,7 +43,13 @@ LINK = textwrap.dedent("""
         con.execute("delete from link.record_links")  # accuracy is measured on this size's records only
         out = link_units(con, units, ModelStore(Path(models)), "bench", 0.99, 0.5, 5.0, empty)
         seconds = time.perf_counter() - start
-        national = linkage_quality_rows(con, Path(truth))[-1]
+        replace_linkage_labels(con, Path(truth))
+    # The figures are the pipeline's own dbt view of them.
+    subprocess.run([str(Path(sys.executable).parent / "dbt"), "run", "--select", "fct_linkage_metrics",
+                    "--project-dir", "dbt_project", "--profiles-dir", "dbt_project"],
+                   env={**os.environ, "CBCCVC_WAREHOUSE": warehouse}, check=True, capture_output=True)
+    with duckdb.connect(warehouse, read_only=True) as con:
+        national = linkage_quality_rows(con)[-1]
     print(json.dumps({
         "records": out.records, "seconds": round(seconds, 1), "model_trained": out.model_trained,
         "candidate_pairs": out.predictions, "stages": out.stages,

@@ -11,11 +11,12 @@ from dagster_dbt import DbtCliResource
 from orchestration.audit.assets import trail_report
 from orchestration.conform.assets import conform_models, record_flag_models, reference_seeds
 from orchestration.conform.project import dbt_project
-from orchestration.ingest.assets import landing_inventory, raw_extracts, raw_registry
+from orchestration.ingest.assets import landing_inventory, linkage_labels, raw_extracts, raw_registry
 from orchestration.jobs import retrain_job, shared_inputs_job, unit_pipeline_job
-from orchestration.link.assets import linkage_quality, record_links, splink_model
+from orchestration.link.assets import record_links, splink_model
 from orchestration.publish.assets import civil_servants, exports, feedback_workbooks
 from orchestration.quality.assets import gate_results, scorecard
+from orchestration.quality.linkage import linkage_quality
 from orchestration.quality.ranking import ranking_models
 from orchestration.resources import PipelineSettings
 from orchestration.schedules import shared_inputs_schedule, unit_schedules
@@ -26,10 +27,10 @@ DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
 
 defs = dg.Definitions(
     assets=[
-        raw_extracts, landing_inventory, raw_registry,
+        raw_extracts, landing_inventory, raw_registry, linkage_labels,
         reference_seeds, conform_models,
-        splink_model, record_links, linkage_quality,
-        record_flag_models, gate_results, scorecard, ranking_models,
+        splink_model, record_links,
+        record_flag_models, linkage_quality, gate_results, scorecard, ranking_models,
         civil_servants, feedback_workbooks, exports,
         trail_report,
     ],

@@ -12,9 +12,9 @@ from orchestration.conform.assets import reference_seeds
 from orchestration.units import unit_partitions
 
 # Unpartitioned inputs every unit shares; everything else is one partition per unit.
-SHARED_INPUTS = dg.AssetSelection.assets(["raw", "registry"], ["raw", "landing_inventory"]) | (
-    dg.AssetSelection.assets(*reference_seeds.keys)
-)
+SHARED_INPUTS = dg.AssetSelection.assets(
+    ["raw", "registry"], ["raw", "landing_inventory"], ["raw", "linkage_labels"]
+) | dg.AssetSelection.assets(*reference_seeds.keys)
 # Retraining the linkage model is an explicit run (`make retrain`), never part of an ordinary one.
 RETRAIN = dg.AssetSelection.assets(["link", "splink_model"])
 # Audit reports are asked for one record at a time (its token as run config), never run per unit.

@@ -157,6 +157,15 @@ CREATE TABLE IF NOT EXISTS link.review_queue (
 
 -- Linkage quality per unit and national ('national'), one set of rows per run; truth-based columns are
 -- null when the data set has no truth table.
+-- Records whose true registry person is known (a reviewed sample; the generator's truth for synthetic data):
+-- linkage precision and recall are measured on them (quality.linkage_metrics).
+CREATE TABLE IF NOT EXISTS raw.linkage_labels (
+    unit_code VARCHAR,
+    source_file VARCHAR NOT NULL,
+    source_row INTEGER NOT NULL,
+    true_so_dinh_danh VARCHAR  -- null: the person is not in the registry
+);
+
 CREATE TABLE IF NOT EXISTS link.linkage_quality (
     unit_code VARCHAR NOT NULL,
     records BIGINT, in_registry BIGINT, auto_links BIGINT, auto_correct BIGINT, review BIGINT,
@@ -312,6 +321,7 @@ ALTER TABLE published.snapshots ADD COLUMN IF NOT EXISTS held_reason VARCHAR;
 ALTER TABLE published.snapshots ADD COLUMN IF NOT EXISTS run_id VARCHAR;
 ALTER TABLE quality.gate_results ADD COLUMN IF NOT EXISTS extract_load_id VARCHAR;
 ALTER TABLE quality.gate_results ADD COLUMN IF NOT EXISTS reason_vi VARCHAR;
+ALTER TABLE link.linkage_quality ADD COLUMN IF NOT EXISTS labelled_records BIGINT;
 """
 
 

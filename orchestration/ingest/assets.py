@@ -7,6 +7,7 @@ import dagster as dg
 
 from orchestration.asset_defaults import unit_asset, warehouse_asset
 from orchestration.ingest.extracts import load_unit
+from orchestration.ingest.labels import labels_file, replace_linkage_labels
 from orchestration.ingest.landing import display_text, landing_file, unknown_unit_folders
 from orchestration.ingest.registry import (
     RegistryContractError,
@@ -86,6 +87,25 @@ def landing_inventory(settings: PipelineSettings) -> dg.MaterializeResult:
                      "unit codes", now],
                 )
     return dg.MaterializeResult(metadata={"unknown_unit_folders": [folder.name for folder in folders]})
+
+
+@warehouse_asset(
+    key=["raw", "linkage_labels"],
+    group_name="ingest",
+    kinds={"duckdb", "parquet"},
+    description=(
+        "Evaluation labels: records whose true registry person is known, from labels/linkage.parquet or, in the "
+        "generator's data sets, truth/records.parquet (source_file, source_row, true_so_dinh_danh). Linkage "
+        "precision and recall are measured on them (quality/linkage_metrics); without a file the table is empty "
+        "and both are unknown."
+    ),
+)
+def linkage_labels(settings: PipelineSettings) -> dg.MaterializeResult:
+    path = labels_file(settings.data_path)
+    with settings.connect() as con:
+        ensure_warehouse(con)
+        labelled = replace_linkage_labels(con, path)
+    return dg.MaterializeResult(metadata={"labelled_records": labelled, "file": str(path) if path else "none"})
 
 
 @warehouse_asset(

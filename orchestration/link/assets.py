@@ -7,7 +7,6 @@ from orchestration.asset_defaults import unit_asset, warehouse_asset
 from orchestration.link.charts import write_model_charts
 from orchestration.link.linkage import link_units, load_training_inputs
 from orchestration.link.model import ModelStore, train_model
-from orchestration.link.quality_report import linkage_quality_rows, store_linkage_quality
 from orchestration.link.review import read_clerical_decisions, store_decision_problems, write_review_queue
 from orchestration.resources import PipelineSettings
 from orchestration.units import unit_codes
@@ -109,33 +108,6 @@ def record_links(
                 settings.reports_path / "splink" / "latest" / "waterfall_sample.html"),
         }
     )
-
-
-@unit_asset(
-    key=["link", "linkage_quality"],
-    group_name="link",
-    deps=[["link", "record_links"]],
-    kinds={"duckdb"},
-    description=(
-        "Linkage quality per unit and nationally: link rate, review share and match-status counts; and, when "
-        "the data directory has a truth table (truth/records.parquet, as the synthetic data sets do), precision, "
-        "recall and recall after review."
-    ),
-)
-def linkage_quality(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dg.MaterializeResult:
-    truth = settings.data_path / "truth" / "records.parquet"
-    with settings.connect() as con:
-        ensure_warehouse(con)
-        rows = linkage_quality_rows(con, truth if truth.exists() else None)
-        store_linkage_quality(con, rows, context.run.run_id)
-    national = rows[-1] if rows else {}
-    metadata = {
-        key: dg.FloatMetadataValue(float(national[key]))
-        for key in ("link_rate", "review_share", "precision", "recall", "recall_after_review",
-                    "outsiders_linked_share")
-        if national.get(key) is not None
-    }
-    return dg.MaterializeResult(metadata={"units": len(rows) - 1, "truth_available": truth.exists(), **metadata})
 
 
 def _replace_evidence(con: duckdb.DuckDBPyConnection, units: list[str], evidence, load_id: str) -> None:
