@@ -10,6 +10,20 @@ from tests.conftest import PipelineData
 SCORECARD = dg.AssetKey(["quality", "scorecard"])
 
 
+def test_the_scorecards_living_bound_is_the_living_suites():
+    """The scorecard (dbt) and the living suite (GX) judge an extract stale from the same age."""
+    import yaml
+
+    from orchestration.quality.gates import load_suite_definitions
+    from orchestration.resources import DBT_PROJECT_DIR
+
+    suite = load_suite_definitions(names=("living",))["living"]
+    bound = next(e["kwargs"]["max_value"] for e in suite["expectations"]
+                 if e["kwargs"].get("column") == "extract_age_days")
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
+    assert project["vars"]["living_max_extract_age_days"] == bound
+
+
 def latest_metadata(pipeline: PipelineData, key: dg.AssetKey) -> dict:
     event = pipeline.instance.get_latest_materialization_event(key)
     assert event is not None, f"{key.to_user_string()} was never materialized"

@@ -42,33 +42,20 @@ GATES_KEY = dg.AssetKey(["quality", "gate_results"])
 VALIDATION_ERROR_GATE = "validation_error"
 INTEGRITY = load_suite_definitions(names=(INTEGRITY_SUITE,))[INTEGRITY_SUITE]
 
-# Input quality of a criterion: the share of a unit's records with no flag of that criterion (warnings
-# included). An extract older than the living suite's bound says nothing of who works there now: its
-# living rate is 0, whatever its records look like. `meets_target` is the criterion suite's outcome.
+# The run's units' rates (dbt view quality.unit_criterion_rates), with whether each criterion's suite passed.
 _SCORECARD_SQL = """
 insert into quality.scorecard by name
 select
-    any_value(r.extract_date) as snapshot_date,
-    r.unit_code,
-    c.criterion,
-    case when c.criterion = 'living' and date_diff('day', any_value(r.extract_date), $as_of) > $max_age_days
-        then 0.0
-        else 1 - count(distinct case when f.source_row is not null then r.source_row end)
-            / count(distinct r.source_row)
-    end as pass_rate,
-    count(distinct r.source_row) as records,
+    rates.* exclude (flagged_records),
     $load_id as load_id,
     $measured_at as measured_at,
     not exists (
         select 1 from quality.gate_results g
-        where g.unit_code = r.unit_code and g.criterion = c.criterion and g.load_id = $load_id and not g.success
+        where g.unit_code = rates.unit_code and g.criterion = rates.criterion and g.load_id = $load_id
+            and not g.success
     ) as meets_target
-from marts.fct_civil_servant_records r
-cross join (select unnest(['correct', 'sufficient', 'clean', 'living']) as criterion) c
-left join quality.record_flags f
-    on f.source_file = r.source_file and f.source_row = r.source_row and f.criterion = c.criterion
-where r.unit_code in (select unnest($units))
-group by r.unit_code, c.criterion
+from quality.unit_criterion_rates rates
+where rates.unit_code in (select unnest($units))
 """
 
 
@@ -198,15 +185,11 @@ def _validate_unit(
     return outcomes + integrity, reasons
 
 
-def _living_max_age_days(runner: GateRunner) -> int:
-    return next(e["kwargs"]["max_value"] for e in runner.suite_definitions["living"]["expectations"]
-                if e["kwargs"].get("column") == "extract_age_days")
-
-
 @unit_asset(
     key=GATES_KEY,
     group_name="quality",
-    deps=[["quality", "record_flags"], ["quality", "extract_integrity"], ["link", "record_links"]],
+    deps=[["quality", "record_flags"], ["quality", "extract_integrity"], ["quality", "unit_criterion_rates"],
+          ["link", "record_links"]],
     check_specs=_gate_check_specs(),
     kinds={"great_expectations", "duckdb"},
     description=(
@@ -238,9 +221,7 @@ def gate_results(context: dg.AssetExecutionContext, settings: PipelineSettings):
             con.execute("DELETE FROM quality.gate_results WHERE unit_code IN (SELECT unnest(?))", [units])
             store_outcomes(con, context.run.run_id, outcomes, now, extract_loads, reasons)
             con.execute("DELETE FROM quality.scorecard WHERE load_id = ?", [context.run.run_id])
-            con.sql(_SCORECARD_SQL, params={
-                "load_id": context.run.run_id, "measured_at": now, "units": units, "as_of": as_of_date(),
-                "max_age_days": _living_max_age_days(runner)})
+            con.sql(_SCORECARD_SQL, params={"load_id": context.run.run_id, "measured_at": now, "units": units})
         national = run_pass_rates(con, context.run.run_id)
         held = failed_units_by_gate(outcomes)
         for unit_code in units:
