@@ -23,7 +23,8 @@ from orchestration.resources import PipelineSettings
 from orchestration.units import unit_codes, unit_partitions
 
 CONFORM_SELECT = "path:models/staging path:models/intermediate path:models/marts"
-QUALITY_SELECT = "path:models/marts/quality"
+# After linkage: the record flags, and what publication would do with each record.
+QUALITY_SELECT = "path:models/marts/quality path:models/marts/publication"
 # The monthly ranking reads the scorecard the gate step writes: built after it (orchestration/quality/ranking.py).
 RANKING_SELECT = "path:models/marts/ranking"
 

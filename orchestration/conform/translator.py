@@ -30,6 +30,8 @@ class CbccvcTranslator(DagsterDbtTranslator):
         fqn = set(dbt_resource_props.get("fqn", []))
         if {"quality", "ranking"} & fqn:
             return "quality"
+        if "publication" in fqn:  # what publication would do with each record, read by the publish step
+            return "publish"
         if "linkage" in fqn:  # the link layer's inputs, computed in the warehouse before Splink runs
             return "link"
         return "conform"

@@ -23,7 +23,7 @@ from orchestration.warehouse import ensure_warehouse
 @unit_asset(
     key=["published", "civil_servants"],
     group_name="publish",
-    deps=[["quality", "gate_results"], ["quality", "record_flags"]],
+    deps=[["quality", "gate_results"], ["publication", "candidates"]],
     kinds={"duckdb"},
     description=(
         "The shared national table: per unit, accepted records (registry identity, unit employment, person "

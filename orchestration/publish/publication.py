@@ -25,44 +25,14 @@ from orchestration.publish.personal_ids import without_personal_ids
 from orchestration.tokens import person_token
 from orchestration.warehouse import registered, transaction
 
-# Accepted records: auto-linked and no blocking flag. Identity comes from the registry (reference
-# data), employment from the unit (master data).
+# What publication does with each record is the dbt view publication.candidates (fct_publication_candidates).
 _ACCEPTED_SQL = """
-select
-    r.unit_code, r.source_file, r.source_row, r.ma_ho_so, l.so_dinh_danh as registry_id,
-    reg.ho_va_ten, reg.ngay_sinh, case reg.gioi_tinh when 'nam' then 'Nam' when 'nu' then 'Nữ' end as gioi_tinh,
-    coalesce(reg.dan_toc, r.dan_toc) as dan_toc,
-    r.loai, r.co_quan, r.chuc_vu, r.ma_ngach, r.bac_luong, r.he_so_luong, r.ngay_tuyen_dung,
-    r.trinh_do_chuyen_mon, r.trang_thai, r.ngay_cap_nhat, l.match_probability,
-    r.extract_date, r.file_sha256, r.load_id
-from marts.fct_civil_servant_records r
-join link.record_links l on l.source_file = r.source_file and l.source_row = r.source_row
-join marts.dim_registry_persons reg on reg.so_dinh_danh = l.so_dinh_danh
-where r.unit_code = $unit and l.decision = 'auto_link'
-  and not exists (
-    select 1 from quality.record_flags f
-    where f.source_file = r.source_file and f.source_row = r.source_row and f.severity = 'blocking')
+select * exclude (accepted, reason_code, reason) from publication.candidates where unit_code = $unit and accepted
 """
 
-# Rows that are not accepted, each with its first blocking reason and all reasons in one sentence.
 _REJECTED_SQL = """
-with reasons as (
-    select source_file, source_row,
-        arg_min(criterion || '.' || rule, criterion || rule) as reason_code,
-        string_agg(detail, ' ' order by criterion, rule) as reason
-    from quality.record_flags
-    where unit_code = $unit and severity = 'blocking'
-    group by all
-)
-select r.unit_code, r.source_file, r.source_row, r.ma_ho_so,
-    coalesce(reasons.reason_code, 'correct.not_linked') as reason_code,
-    coalesce(reasons.reason, 'Hồ sơ chưa được đối chiếu với CSDLQG về dân cư.') as reason,
-    r.load_id
-from marts.fct_civil_servant_records r
-left join link.record_links l on l.source_file = r.source_file and l.source_row = r.source_row
-left join reasons on reasons.source_file = r.source_file and reasons.source_row = r.source_row
-where r.unit_code = $unit
-  and (reasons.source_row is not null or l.decision is distinct from 'auto_link')
+select unit_code, source_file, source_row, ma_ho_so, reason_code, reason, load_id
+from publication.candidates where unit_code = $unit and not accepted
 """
 
 _HELD_SQL = """
