@@ -13,7 +13,7 @@ in a fresh process (as `make run`) and measures, on the rows the pipeline loaded
   rows the truth gives no defect label whose person is in the registry. Rows of a file the truth marks as
   a broken export (`shifted_columns`) are counted apart: holding them is the integrity gates' job;
 * **records with a blocking defect that were published** (target 0): rows carrying a label that a
-  blocking record rule detects (the `labels` of the blocking rules in the rule catalogue, _quality.yml).
+  blocking record rule detects (the `detects` of the blocking rules in the seed ref_record_rules).
 
 Counts and shares only, never a personal value. Exits 1 when a target is missed.
 """
@@ -29,7 +29,6 @@ from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
-import yaml
 from defect_detection import WHOLE_FILE_DEFECTS, run_pipeline
 from results_file import RESULTS_DIR, write_result
 
@@ -38,7 +37,6 @@ sys.path.insert(0, str(PROJECT_ROOT))
 
 from synthetic import DefectRates, generate  # noqa: E402
 
-RULE_CATALOGUE = PROJECT_ROOT / "dbt_project" / "models" / "marts" / "quality" / "_quality.yml"
 PUBLISHED_TARGET = 0.995
 ID_FIELDS = ("blank_id", "mistyped_id", "old_cmnd")
 NAME_FIELDS = ("name_no_diacritics", "name_upper", "name_eth_d", "name_old_tone", "name_typo", "name_no_middle")
@@ -62,11 +60,10 @@ SETTINGS: dict[str, DefectRates] = {
 
 def blocking_labels() -> list[str]:
     """Generator labels that a blocking record rule detects, from the rule catalogue."""
-    catalogue = yaml.safe_load(RULE_CATALOGUE.read_text(encoding="utf-8"))
-    model = next(m for m in catalogue["models"] if m["name"] == "fct_record_flags")
-    rules = next(c for c in model["columns"] if c["name"] == "rule")["meta"]["rules"]
-    blocking = [rule for rule in rules.values() if rule["severity"] == "blocking"]
-    return sorted({label for rule in blocking for label in rule.get("labels", [])})
+    from orchestration.quality.rules import rule_catalogue
+
+    blocking = [rule for rule in rule_catalogue().values() if rule.severity == "blocking"]
+    return sorted({label for rule in blocking for label in rule.labels})
 
 
 _ROWS_SQL = """

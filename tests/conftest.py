@@ -134,15 +134,19 @@ def swap_birth_date_and_sex(headers: list[str], rows: list[list]) -> list[list]:
     return swap_cells(rows, *(columns.index(column) for column in SWAPPED_COLUMNS))
 
 
-def dbt_build(warehouse: Path, select: str, *options: str) -> None:
-    """`dbt build --select SELECT [OPTIONS]` of the project on `warehouse`, its own dbt tests included; fails
-    the test else."""
+def run_dbt_build(warehouse: Path, select: str, *options: str) -> subprocess.CompletedProcess:
+    """`dbt build --select SELECT [OPTIONS]` of the project on `warehouse`, its own dbt tests included."""
     env = {**os.environ, "CBCCVC_WAREHOUSE": str(warehouse), "DO_NOT_TRACK": "1",
            "CBCCVC_DUCKDB_TEMP_DIR": str(warehouse.parent / "duckdb_tmp")}
-    build = subprocess.run(
+    return subprocess.run(
         [str(Path(sys.executable).parent / "dbt"), "build", "--select", select, "--profiles-dir", ".",
          "--target-path", str(warehouse.parent / "target"), *options],
         cwd=Path(__file__).resolve().parents[1] / "dbt_project", env=env, capture_output=True, text=True,
         timeout=600,
     )
+
+
+def dbt_build(warehouse: Path, select: str, *options: str) -> None:
+    """`run_dbt_build`, failing the test when dbt fails."""
+    build = run_dbt_build(warehouse, select, *options)
     assert build.returncode == 0, build.stdout[-4000:]

@@ -5,11 +5,16 @@ decisions as the link layer writes them, then a real `dbt build` of the record-f
 it reads (seeds, staging, intermediate, marts, and their dbt tests) on real DuckDB. Each passing row is
 a near miss of its rule where there is one (a real 1 January birthday, a name in capitals, the 18th
 birthday itself), so the test shows where each rule stops.
+
+The rule catalogue is the seed ref_record_rules: every rule the model can emit is in it, with a case here
+and a row of the table in docs/quality-rules.md of the same criterion, severity and generator labels.
 """
 
 from __future__ import annotations
 
+import csv
 import re
+import shutil
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,10 +28,11 @@ import yaml
 from orchestration.columns import EXTRACT_COLUMNS
 from orchestration.ingest.encodings import to_tcvn3
 from orchestration.warehouse import ensure_warehouse
-from tests.conftest import dbt_build
+from tests.conftest import dbt_build, run_dbt_build
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-QUALITY_YAML = PROJECT_ROOT / "dbt_project" / "models" / "marts" / "quality" / "_quality.yml"
+RULES_SEED = PROJECT_ROOT / "dbt_project" / "seeds" / "ref_record_rules.csv"
+RULES_MODEL = PROJECT_ROOT / "dbt_project" / "models" / "marts" / "quality" / "fct_record_flags.sql"
 RULES_DOC = PROJECT_ROOT / "docs" / "quality-rules.md"
 EXTRACT_DATE = date(2026, 11, 1)
 
@@ -206,6 +212,7 @@ class FlaggedRecords:
     passing: dict[str, list[tuple[str, int]]]
     clean: tuple[str, int]
     registry: list[tuple]
+    warehouse: Path
 
     def rules_of(self, record: tuple[str, int]) -> set[str]:
         return self.by_record.get(record, set())
@@ -227,13 +234,26 @@ def flagged(tmp_path_factory) -> FlaggedRecords:
     by_record: dict[tuple[str, int], set[str]] = {}
     for source_file, source_row, _, rule, _, _ in rows:
         by_record.setdefault((source_file, source_row), set()).add(rule)
-    return FlaggedRecords(by_record, rows, failing, passing, clean, data.registry)
+    return FlaggedRecords(by_record, rows, failing, passing, clean, data.registry, warehouse)
 
 
-def documented_rules() -> dict[str, dict]:
-    spec = yaml.safe_load(QUALITY_YAML.read_text(encoding="utf-8"))
-    model = next(m for m in spec["models"] if m["name"] == "fct_record_flags")
-    return next(c for c in model["columns"] if c["name"] == "rule")["meta"]["rules"]
+def seed_rules() -> dict[str, dict[str, str]]:
+    with RULES_SEED.open(encoding="utf-8", newline="") as handle:
+        return {row["rule"]: row for row in csv.DictReader(handle)}
+
+
+def model_rules() -> set[str]:
+    """The rule names the model's union branches emit: the quoted name after the record keys."""
+    branches = RULES_MODEL.read_text(encoding="utf-8").partition("\nflags as (")[2]
+    return set(re.findall(r"\bma_ho_so, '([a-z0-9_]+)'", branches))
+
+
+def docs_rules() -> dict[str, tuple[str, str, set[str]]]:
+    """rule -> (criterion, severity, generator labels) of the table in docs/quality-rules.md."""
+    rows = re.findall(r"^\| `([a-z0-9_]+)` \| (\w+) \| (\w+) \| .* \| (.*) \|$",
+                      RULES_DOC.read_text(encoding="utf-8"), re.MULTILINE)
+    return {rule: (criterion, severity, set(re.findall(r"`([a-z0-9_]+)`", labels)))
+            for rule, criterion, severity, labels in rows}
 
 
 @pytest.mark.parametrize("rule", sorted(RULE_CASES))
@@ -247,17 +267,32 @@ def test_a_clean_record_has_no_flag(flagged: FlaggedRecords):
     assert flagged.rules_of(flagged.clean) == set()
 
 
-def test_every_documented_rule_is_tested_and_documented_in_the_rules_table():
-    documented = documented_rules()
-    assert set(documented) == set(RULE_CASES)
-    table_rules = set(re.findall(r"^\| `([a-z0-9_]+)` \|", RULES_DOC.read_text(encoding="utf-8"), re.MULTILINE))
-    assert table_rules == set(documented)
+def test_every_rule_of_the_model_is_in_the_seed_tested_and_in_the_docs_table():
+    seed = seed_rules()
+    assert model_rules() == set(seed)
+    assert set(RULE_CASES) == set(seed)
+    assert docs_rules() == {rule: (row["criterion"], row["severity"], set(filter(None, row["detects"].split(";"))))
+                            for rule, row in seed.items()}
 
 
-def test_each_flag_has_its_documented_criterion_and_severity(flagged: FlaggedRecords):
-    documented = documented_rules()
+def test_each_flag_has_its_catalogued_criterion_and_severity(flagged: FlaggedRecords):
+    seed = seed_rules()
     for _, _, criterion, rule, severity, _ in flagged.rows:
-        assert (criterion, severity) == (documented[rule]["criterion"], documented[rule]["severity"]), rule
+        assert (criterion, severity) == (seed[rule]["criterion"], seed[rule]["severity"]), rule
+
+
+def test_a_rule_missing_from_the_seed_fails_the_build_and_keeps_its_flags(flagged: FlaggedRecords, tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(flagged.warehouse, warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("delete from reference.ref_record_rules where rule = 'id_invalid'")
+    build = run_dbt_build(warehouse, "fct_record_flags")  # the model and its tests; the seed is not reloaded
+    assert build.returncode != 0
+    assert "relationships_fct_record_flags_rule" in build.stdout, build.stdout[-4000:]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        orphans = con.execute(
+            "select criterion, severity from quality.record_flags where rule = 'id_invalid'").fetchall()
+    assert orphans and set(orphans) == {(None, None)}
 
 
 def test_both_sides_of_a_person_in_two_units_name_the_other_unit(flagged: FlaggedRecords):
@@ -275,6 +310,7 @@ def test_details_carry_no_personal_values(flagged: FlaggedRecords):
         assert not any(value in detail for value in personal), detail
 
 
+MULTI_COLUMN_RULES = {"required_missing", "text_not_normalised", "personal_id_in_text"}
 VIETNAMESE_LETTERS = "àáảãạăắằẳẵặâấầẩẫậèéẻẽẹêếềểễệìíỉĩịòóỏõọôốồổỗộơớờởỡợùúủũụưứừửữựỳýỷỹỵđ"
 
 
@@ -285,12 +321,37 @@ def test_every_rule_has_a_vietnamese_label_and_shows_a_real_column():
     record_columns = {c["name"] for c in next(m for m in spec["models"]
                                               if m["name"] == "fct_civil_servant_records")["columns"]}
     catalogue = rule_catalogue()
-    assert set(catalogue) == set(documented_rules())
+    assert set(catalogue) == set(seed_rules())
     for rule in catalogue.values():
         assert re.search(f"[{VIETNAMESE_LETTERS}]", rule.label_vi.lower()), rule
         assert rule.field is None or rule.field in record_columns, rule
+    # A rule shows no value only when it is about several columns, or one that varies per row (its detail names it).
+    assert {rule.name for rule in catalogue.values() if rule.field is None} == MULTI_COLUMN_RULES
 
 
 def test_details_are_vietnamese_sentences(flagged: FlaggedRecords):
     for *_, rule, _, detail in flagged.rows:
         assert detail.endswith(".") and not re.search(r"\b(the|is|not|record|registry)\b", detail), (rule, detail)
+
+
+# Rules whose field is blank when they fire: the workbook names the field and shows no value.
+BLANK_VALUE_RULES = {"id_missing"}
+
+
+def test_the_feedback_shows_each_rules_field_and_the_value_sent(flagged: FlaggedRecords):
+    from openpyxl import Workbook
+
+    from orchestration.publish.feedback import _problems_sheet
+    from orchestration.quality.rules import rule_catalogue
+
+    shown = {}
+    with duckdb.connect(str(flagged.warehouse), read_only=True) as con:
+        for unit in ("ha-noi", "hue"):
+            sheet = Workbook().active  # the workbook's sheet "Hồ sơ cần sửa"
+            _problems_sheet(sheet, con, unit, held=False)
+            for row in sheet.iter_rows(min_row=2, values_only=True):
+                shown[row[1], row[2], row[-1]] = row[7], row[8]  # (file, row, rule) -> (field label, value sent)
+    for rule in rule_catalogue().values():
+        field_label, value = shown[(*flagged.failing[rule.name][0], rule.name)]
+        assert bool(field_label) == bool(rule.field), rule
+        assert bool(value) == (bool(rule.field) and rule.name not in BLANK_VALUE_RULES), rule

@@ -84,9 +84,17 @@ def neutralise(value: object) -> object:
     return "'" + value if value.startswith(_FORMULA_STARTS) else value
 
 
-def _value_case() -> str:
-    branches = " ".join(f"when '{rule.name}' then cast(r.{rule.field} as varchar)"
-                        for rule in rule_catalogue().values() if rule.field)
+def _value_case(con: duckdb.DuckDBPyConnection) -> str:
+    """The value of each rule's field (ref_record_rules.field); dates as the unit writes them, dd/mm/yyyy."""
+    types = dict(con.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = 'marts' and table_name = 'fct_civil_servant_records'").fetchall())
+
+    def shown(column: str) -> str:
+        return f"strftime(r.{column}, '%d/%m/%Y')" if types.get(column) == "DATE" else f"cast(r.{column} as varchar)"
+
+    branches = " ".join(f"when '{rule.name}' then {shown(rule.field)}" for rule in rule_catalogue().values()
+                        if rule.field)
     return f"case f.rule {branches} end"
 
 
@@ -147,7 +155,7 @@ def _summary_sheet(sheet: Worksheet, con: duckdb.DuckDBPyConnection, unit_code: 
 
 
 def _problems_sheet(sheet: Worksheet, con: duckdb.DuckDBPyConnection, unit_code: str, held: bool) -> int:
-    problems = con.execute(_PROBLEMS_SQL.format(value_case=_value_case()), [unit_code]).fetchall()
+    problems = con.execute(_PROBLEMS_SQL.format(value_case=_value_case(con)), [unit_code]).fetchall()
     catalogue, fields = rule_catalogue(), _field_labels(con)
     sheet.append(list(_HEADERS))
     _bold_header(sheet)

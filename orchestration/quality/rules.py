@@ -1,18 +1,16 @@
-"""The record-rule catalogue, read from where dbt documents it: the `meta.rules` of the `rule` column of
-`fct_record_flags` in dbt_project/models/marts/quality/_quality.yml (the dbt test `documented_rules` keeps
-the model and the catalogue equal). Each rule's criterion, severity, what it checks, the label a unit's
-officer reads, and the extract column whose value the unit's feedback shows beside it."""
+"""The record-rule catalogue: the seed dbt_project/seeds/ref_record_rules.csv, which fct_record_flags joins for
+each rule's criterion and severity. Per rule: its criterion, severity, what it checks, the label a unit's officer
+reads, the extract column whose value the unit's feedback shows beside it, and the generator labels it detects."""
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 from functools import cache
 
-import yaml
+from orchestration.resources import SEEDS_DIR
 
-from orchestration.resources import DBT_PROJECT_DIR
-
-RULES_YAML = DBT_PROJECT_DIR / "models" / "marts" / "quality" / "_quality.yml"
+RULES_SEED = SEEDS_DIR / "ref_record_rules.csv"
 
 
 @dataclass(frozen=True)
@@ -28,11 +26,10 @@ class Rule:
 
 @cache
 def rule_catalogue() -> dict[str, Rule]:
-    spec = yaml.safe_load(RULES_YAML.read_text(encoding="utf-8"))
-    model = next(m for m in spec["models"] if m["name"] == "fct_record_flags")
-    rules = next(c for c in model["columns"] if c["name"] == "rule")["meta"]["rules"]
+    with RULES_SEED.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
     return {
-        name: Rule(name, rule["criterion"], rule["severity"], " ".join(rule["checks"].split()), rule["label_vi"],
-                   rule.get("field"), tuple(rule.get("labels", ())))
-        for name, rule in rules.items()
+        row["rule"]: Rule(row["rule"], row["criterion"], row["severity"], row["checks"], row["label_vi"],
+                          row["field"] or None, tuple(label for label in row["detects"].split(";") if label))
+        for row in rows
     }

@@ -58,6 +58,7 @@ select
     source_rows.gioi_tinh_text as gioi_tinh_sent,
     source_rows.loai_text as loai_sent,
     source_rows.trang_thai_text as trang_thai_sent,
+    source_rows.dan_toc_text as dan_toc_sent,
     source_rows.extra_columns
 from {{ ref('stg_raw__extracts') }} as source_rows
 left join {{ ref('int_records__identity') }} as identity using (source_file, source_row)

@@ -2,9 +2,9 @@
 {{ config(alias='record_flags') }}
 -- Record-level rules of the four criteria: one row per (record, rule) that fires.
 -- Blocking rules keep a record out of publication; warnings go to the unit's feedback only.
--- `detail` is the sentence the unit reads, in Vietnamese, without repeating personal values. Every rule
--- is documented, with its severity, what it checks and its Vietnamese label, in _quality.yml (meta.rules)
--- and docs/quality-rules.md.
+-- `detail` is the sentence the unit reads, in Vietnamese, without repeating personal values. Each branch
+-- emits a rule name and its detail; the rule's criterion, severity, Vietnamese label and what it checks are
+-- in the seed ref_record_rules (docs/quality-rules.md).
 {%- set unit_text_columns = ['ho_va_ten', 'co_quan', 'chuc_vu', 'trinh_do_chuyen_mon', 'que_quan', 'noi_thuong_tru'] %}
 -- The run's units' records (all units on a full build); cross-unit rules read the others, never rebuild them.
 with records as (
@@ -184,59 +184,59 @@ unnormalised_text as (
 
 flags as (
     -- correct (đúng)
-    select unit_code, source_file, source_row, ma_ho_so, 'correct' as criterion, 'id_invalid' as rule,
-        'blocking' as severity, 'Số định danh cá nhân không phải 12 chữ số, cũng không phải số chứng minh nhân dân cũ 9 chữ số.' as detail
+    select unit_code, source_file, source_row, ma_ho_so, 'id_invalid' as rule,
+        'Số định danh cá nhân không phải 12 chữ số, cũng không phải số chứng minh nhân dân cũ 9 chữ số.' as detail
     from records where id_kind = 'invalid'
     union all
-    select unit_code, source_file, source_row, ma_ho_so, 'correct', 'id_old_cmnd', 'warning',
+    select unit_code, source_file, source_row, ma_ho_so, 'id_old_cmnd',
         'Đơn vị gửi số chứng minh nhân dân cũ 9 chữ số thay cho số định danh cá nhân 12 chữ số.'
     from records where id_kind = 'cmnd'
     union all
-    select unit_code, source_file, source_row, ma_ho_so, 'correct', 'id_structure', 'warning',
+    select unit_code, source_file, source_row, ma_ho_so, 'id_structure',
         'Số định danh 12 chữ số không khớp với mã tỉnh, mã thế kỷ và giới tính hoặc năm sinh.'
     from records
     where id_kind = 'cccd'
         and (not id_prefix_valid or not coalesce(id_century_sex_matches, true)
              or not coalesce(id_birth_year_matches, true))
     union all
-    select unit_code, source_file, source_row, ma_ho_so, 'correct', 'dob_invalid', 'blocking',
+    select unit_code, source_file, source_row, ma_ho_so, 'dob_invalid',
         'Ngày sinh không đúng định dạng ngày tháng năm.'
     from records where ngay_sinh_precision = 'invalid'
     union all
-    select unit_code, source_file, source_row, ma_ho_so, 'correct', 'sex_invalid', 'blocking',
+    select unit_code, source_file, source_row, ma_ho_so, 'sex_invalid',
         'Giới tính không phải Nam hoặc Nữ.'
     from records where gioi_tinh is null and gioi_tinh_sent is not null
     union all
-    select unit_code, source_file, source_row, ma_ho_so, 'correct', 'rank_malformed', 'blocking',
+    select unit_code, source_file, source_row, ma_ho_so, 'rank_malformed',
         'Mã ngạch không có dạng NN.NNN hoặc V.NN.NN.NN.'
     from records where ma_ngach is not null and not rank_code_well_formed
     union all
-    select unit_code, source_file, source_row, ma_ho_so, 'correct', 'rank_unknown', 'warning',
+    select unit_code, source_file, source_row, ma_ho_so, 'rank_unknown',
         'Mã ngạch đúng dạng nhưng không có trong danh mục ngạch, chức danh nghề nghiệp.'
     from records where rank_code_well_formed and not rank_in_catalogue
     union all
-    select unit_code, source_file, source_row, ma_ho_so, 'correct', 'coefficient_off_scale', 'warning',
+    select unit_code, source_file, source_row, ma_ho_so, 'coefficient_off_scale',
         'Hệ số lương không phải một bậc lương của nhóm ngạch theo bảng lương.'
     from records where rank_in_catalogue and he_so_luong is not null and not coefficient_on_pay_scale
     union all
-    select unit_code, source_file, source_row, ma_ho_so, 'correct', 'not_in_registry', 'blocking',
+    select unit_code, source_file, source_row, ma_ho_so, 'not_in_registry',
         'Không tìm thấy người nào trong Cơ sở dữ liệu quốc gia về dân cư khớp với hồ sơ này.'
     from linked where decision = 'no_link'
     union all
-    select unit_code, source_file, source_row, ma_ho_so, 'correct', 'link_in_review', 'blocking',
+    select unit_code, source_file, source_row, ma_ho_so, 'link_in_review',
         'Kết quả đối chiếu với Cơ sở dữ liệu quốc gia về dân cư chưa chắc chắn, đang chờ cán bộ xác minh.'
     from linked where decision = 'review'
     union all
-    select unit_code, source_file, source_row, ma_ho_so, 'correct', 'id_wrong', 'warning',
+    select unit_code, source_file, source_row, ma_ho_so, 'id_wrong',
         'Đã tìm thấy người này trong Cơ sở dữ liệu quốc gia về dân cư, nhưng số định danh đơn vị gửi là của người khác hoặc không có thật.'
     from linked where match_status = 'id_wrong'
     union all
-    select unit_code, source_file, source_row, ma_ho_so, 'correct', 'name_differs_from_registry', 'warning',
+    select unit_code, source_file, source_row, ma_ho_so, 'name_differs_from_registry',
         'Họ tên khác với Cơ sở dữ liệu quốc gia về dân cư (chính tả, dấu hoặc thiếu chữ); '
         || 'họ tên theo Cơ sở dữ liệu quốc gia về dân cư được công bố.'
     from linked where ho_va_ten <> registry_ho_va_ten
     union all
-    select unit_code, source_file, source_row, ma_ho_so, 'correct', 'dob_differs_from_registry', 'warning',
+    select unit_code, source_file, source_row, ma_ho_so, 'dob_differs_from_registry',
         'Ngày sinh khác với Cơ sở dữ liệu quốc gia về dân cư (nhầm ngày với tháng hoặc ngày khác); '
         || 'ngày sinh theo Cơ sở dữ liệu quốc gia về dân cư được công bố.'
     from linked
@@ -246,67 +246,67 @@ flags as (
         else year(ngay_sinh) <> year(registry_ngay_sinh)
     end
     union all
-    select unit_code, source_file, source_row, ma_ho_so, 'correct', 'sex_differs_from_registry', 'warning',
+    select unit_code, source_file, source_row, ma_ho_so, 'sex_differs_from_registry',
         'Giới tính khác với Cơ sở dữ liệu quốc gia về dân cư; giới tính theo Cơ sở dữ liệu quốc gia về dân cư được công bố.'
     from linked where gioi_tinh <> registry_gioi_tinh
     union all
     -- A real 1 January birthday is no placeholder: when the registry holds the same date, no finding.
-    select unit_code, source_file, source_row, ma_ho_so, 'correct', 'dob_placeholder', 'warning',
+    select unit_code, source_file, source_row, ma_ho_so, 'dob_placeholder',
         'Ngày sinh là 01/01, thường là ngày điền tạm khi không rõ ngày sinh.'
     from linked where ngay_sinh_placeholder and ngay_sinh is distinct from registry_ngay_sinh
     union all
-    select unit_code, source_file, source_row, ma_ho_so, 'correct', 'dob_year_only', 'warning',
+    select unit_code, source_file, source_row, ma_ho_so, 'dob_year_only',
         'Chỉ có năm sinh; cần gửi đủ ngày, tháng, năm sinh.'
     from records where ngay_sinh_precision = 'year'
     union all
-    select unit_code, source_file, source_row, ma_ho_so, 'correct', 'dob_implausible', 'warning',
+    select unit_code, source_file, source_row, ma_ho_so, 'dob_implausible',
         'Ngày sinh trước năm 1940 hoặc sau ngày xuất dữ liệu.'
     from records where ngay_sinh < date '1940-01-01' or ngay_sinh > extract_date
     union all
-    select unit_code, source_file, source_row, ma_ho_so, 'correct', 'recruited_under_18', 'warning',
+    select unit_code, source_file, source_row, ma_ho_so, 'recruited_under_18',
         'Ngày tuyển dụng trước khi người này đủ 18 tuổi.'
     from linked where ngay_tuyen_dung < birth_date + interval 18 year
     union all
-    select unit_code, source_file, source_row, ma_ho_so, 'correct', 'date_in_future', 'warning',
+    select unit_code, source_file, source_row, ma_ho_so, 'date_in_future',
         'Ngày tuyển dụng hoặc ngày cập nhật sau ngày xuất dữ liệu.'
     from records where ngay_tuyen_dung > extract_date or ngay_cap_nhat > extract_date
     union all
-    select unit_code, source_file, source_row, ma_ho_so, 'correct', 'category_unknown', 'blocking',
+    select unit_code, source_file, source_row, ma_ho_so, 'category_unknown',
         'Loại không phải cán bộ, công chức hoặc viên chức.'
     from records where loai is null and loai_sent is not null
     union all
-    select unit_code, source_file, source_row, ma_ho_so, 'correct', 'status_unknown', 'blocking',
+    select unit_code, source_file, source_row, ma_ho_so, 'status_unknown',
         'Trạng thái công tác không thuộc năm trạng thái của mẫu biểu.'
     from records where trang_thai is null and trang_thai_sent is not null
     union all
-    select unit_code, source_file, source_row, ma_ho_so, 'correct', 'ethnic_group_unknown', 'warning',
+    select unit_code, source_file, source_row, ma_ho_so, 'ethnic_group_unknown',
         'Dân tộc không phải tên hoặc mã của một trong 54 dân tộc.'
     from records where dan_toc_unknown
     union all
     -- sufficient (đủ)
-    select unit_code, source_file, source_row, ma_ho_so, 'sufficient', 'required_missing', 'blocking',
+    select unit_code, source_file, source_row, ma_ho_so, 'required_missing',
         'Trường bắt buộc "' || field_label_vi || '" bị để trống.'
     from required_fields
     union all
     -- The template lets the ID be blank (the record can still be linked), but the national data set needs it.
-    select unit_code, source_file, source_row, ma_ho_so, 'sufficient', 'id_missing', 'warning',
+    select unit_code, source_file, source_row, ma_ho_so, 'id_missing',
         'Số định danh cá nhân bị để trống; đề nghị gửi số định danh cá nhân 12 chữ số.'
     from records where id_kind = 'blank'
     union all
     -- clean (sạch)
-    select records.unit_code, source_file, source_row, records.ma_ho_so, 'clean', 'duplicate_record_id', 'blocking',
+    select records.unit_code, source_file, source_row, records.ma_ho_so, 'duplicate_record_id',
         'Mã hồ sơ xuất hiện ' || copies || ' lần trong tệp.'
     from records
     join record_id_counts using (unit_code, ma_ho_so)
     where copies > 1
     union all
-    select unit_code, source_file, source_row, ma_ho_so, 'clean', 'duplicate_person', 'warning',
+    select unit_code, source_file, source_row, ma_ho_so, 'duplicate_person',
         'Cùng một người còn có ' || other_records || ' hồ sơ khác trong tệp (mã hồ sơ '
         || other_record_ids || ').'
     from linked
     join same_unit_duplicates using (source_file, source_row)
     union all
-    select unit_code, source_file, source_row, ma_ho_so, 'clean', 'person_in_two_units', 'warning',
+    select unit_code, source_file, source_row, ma_ho_so, 'person_in_two_units',
         'Cùng một người cũng có trong danh sách của ' || other_units
         || case when transfer
             then ': đang chuyển công tác; đơn vị nơi người này đã chuyển đi cần kết thúc hồ sơ.'
@@ -315,19 +315,19 @@ flags as (
     from linked
     join other_unit_records using (source_file, source_row)
     union all
-    select unit_code, source_file, source_row, ma_ho_so, 'clean', 'identity_conflict_across_units', 'warning',
+    select unit_code, source_file, source_row, ma_ho_so, 'identity_conflict_across_units',
         'Hồ sơ của cùng người này tại ' || conflicting_units || ' có ' || conflicting_fields || ' khác.'
     from linked
     join other_unit_records using (source_file, source_row)
     where conflicting_units is not null
     union all
-    select unit_code, source_file, source_row, ma_ho_so, 'clean', 'text_not_normalised', 'warning',
+    select unit_code, source_file, source_row, ma_ho_so, 'text_not_normalised',
         'Nội dung các cột ' || columns || ' chưa ở dạng Unicode dựng sẵn (NFC) hoặc còn ký tự phông TCVN3/VNI.'
     from unnormalised_text
     union all
     -- A personal ID (12 digits) or an old CMND (9 digits) where shared outputs carry the unit's own text:
     -- publication replaces it (orchestration/publish/personal_ids.py); the unit is asked to stop sending it.
-    select unit_code, source_file, source_row, ma_ho_so, 'clean', 'personal_id_in_text', 'warning',
+    select unit_code, source_file, source_row, ma_ho_so, 'personal_id_in_text',
         'Mã hồ sơ hoặc nội dung văn bản có chứa số định danh cá nhân hoặc số chứng minh nhân dân; số này được '
         || 'thay bằng mã ẩn khi công bố. Đề nghị dùng mã hồ sơ riêng của đơn vị và không ghi số định danh vào '
         || 'các cột văn bản.'
@@ -337,33 +337,45 @@ flags as (
         {%- endfor %}
     union all
     -- living (sống)
-    select unit_code, source_file, source_row, ma_ho_so, 'living', 'deceased_but_active', 'blocking',
+    select unit_code, source_file, source_row, ma_ho_so, 'deceased_but_active',
         'Cơ sở dữ liệu quốc gia về dân cư ghi nhận người này đã mất, nhưng trạng thái vẫn là Đang công tác.'
     from linked where registry_trang_thai = 'da_mat' and trang_thai = 'dang_cong_tac'
     union all
-    select unit_code, source_file, source_row, ma_ho_so, 'living', 'past_retirement_age', 'warning',
+    select unit_code, source_file, source_row, ma_ho_so, 'past_retirement_age',
         'Người này đã quá tuổi nghỉ hưu theo quy định nhưng trạng thái vẫn là Đang công tác.'
     from linked
     where trang_thai = 'dang_cong_tac' and birth_date is not null
         and date_diff('month', birth_date, extract_date) > {{ retirement_age_months('sex', 'year(extract_date)') }}
     union all
-    select unit_code, source_file, source_row, ma_ho_so, 'living', 'address_pre_2025', 'warning',
+    select unit_code, source_file, source_row, ma_ho_so, 'address_pre_2025',
         'Nơi thường trú ghi theo đơn vị hành chính trước năm 2025; đề nghị cập nhật theo xã, phường mới.'
     from records where residence_form in ('old', 'old_split')
     union all
-    select unit_code, source_file, source_row, ma_ho_so, 'living', 'address_unresolved', 'warning',
+    select unit_code, source_file, source_row, ma_ho_so, 'address_unresolved',
         'Nơi thường trú không ghi rõ một xã, phường và tỉnh, thành phố đã biết.'
     from records where residence_form = 'unresolved'
     union all
-    select unit_code, source_file, source_row, ma_ho_so, 'living', 'hometown_not_2025', 'warning',
+    select unit_code, source_file, source_row, ma_ho_so, 'hometown_not_2025',
         'Quê quán không ghi theo xã, phường và tỉnh, thành phố từ năm 2025; đề nghị ghi theo đơn vị hành chính mới.'
     from records
     join hometowns_not_2025 using (source_file, source_row)
     union all
-    select unit_code, source_file, source_row, ma_ho_so, 'living', 'record_not_updated', 'warning',
+    select unit_code, source_file, source_row, ma_ho_so, 'record_not_updated',
         'Hồ sơ đã quá {{ var("stale_record_months") }} tháng chưa được cập nhật.'
     from records
     where ngay_cap_nhat < extract_date - interval {{ var("stale_record_months") }} month
 )
 
-select * from flags
+-- Each rule's criterion and severity are stated once, in the rule catalogue. A left join keeps a flag whose
+-- rule the catalogue lacks: its null criterion and severity and the relationships test fail the build.
+select
+    flags.unit_code,
+    flags.source_file,
+    flags.source_row,
+    flags.ma_ho_so,
+    rules.criterion,
+    flags.rule,
+    rules.severity,
+    flags.detail
+from flags
+left join {{ ref('ref_record_rules') }} as rules on rules.rule = flags.rule
