@@ -1,15 +1,17 @@
-"""The ingest fast path: plain UTF-8 CSV/TSV and JSON read by DuckDB's own readers, straight into the rows
-of ``raw.extracts``.
+"""The ingest fast path: plain UTF-8 CSV/TSV read by DuckDB's own ``read_csv``, straight into the rows of
+``raw.extracts``.
 
 The Python readers (``readers``) read every shape units send, one cell at a time in Python. Most files are
 plain UTF-8 text with the header on the first line, which DuckDB reads far faster. Such a file takes this
 path only when DuckDB's reader is known to give exactly what the Python reader gives: the rule is
 ``duckdb_reads_it_as_python_does`` (cheap checks on the text), and the read itself must then succeed in
-strict mode with one header row, data rows and no row over the limit. Anything else (another encoding,
-legacy font text, an XLSX, title rows, ragged rows, a read error, a file to reject) returns ``None`` and
-the caller reads the file with the Python reader, so rows and rejection reasons stay those of the Python
-path. Values stay text exactly as sent (NFD text too); lineage and header mapping are the caller's.
-"""
+strict mode with the header on the first row, data rows and no more rows than the limit. Anything else
+(another encoding, a whole file in a legacy font, XLSX, JSON, title rows, ragged rows, a read error, a file
+to reject) gives ``None`` and the caller reads the file with the Python reader, so rows and rejection
+reasons stay those of the Python path. Values stay text exactly as sent (NFD text too); legacy font cells
+in a Unicode file are converted by the Python reader's own rule; lineage and header mapping are the caller's.
+JSON stays on the Python path for now: DuckDB's JSON functions re-spell numbers (``1.50`` as ``1.5``) where
+the Python reader keeps the digits as sent, and only 5 of 62 units send JSON."""
 
 from __future__ import annotations
 
