@@ -282,8 +282,8 @@ _SYLLABLE = re.compile(f"(?:{_ONSETS})?(?:{_NUCLEI})(?:{_CODAS})?")
 _WORD = re.compile(r"[^\s\d!-/:-@\[-`{-~]+")
 # Characters of U+00A0-U+00FF that Unicode Vietnamese text does not use, but legacy font text does.
 _VIETNAMESE_LATIN1 = "ÀÁÂÃÈÉÊÌÍÒÓÔÕÙÚÝàáâãèéêìíòóôõùúý"
-_SUSPICIOUS = re.compile("[" + "".join(
-    chr(c) for c in range(0xA1, 0x100) if chr(c) not in _VIETNAMESE_LATIN1) + "]")
+SUSPICIOUS_CHARACTERS = "[" + "".join(chr(c) for c in range(0xA1, 0x100) if chr(c) not in _VIETNAMESE_LATIN1) + "]"
+_SUSPICIOUS = re.compile(SUSPICIOUS_CHARACTERS)
 
 
 @lru_cache(maxsize=200_000)
@@ -351,12 +351,26 @@ def _convert_cells(rows: Rows, convert: Callable[[str], str], column: int | None
                 row[position] = convert(cell)
 
 
+def file_legacy_form(text: str) -> str | None:
+    """'tcvn3' or 'vni' when a file's text as a whole is in that font encoding (every cell is converted)."""
+    return detect_legacy(text[:_SAMPLE_CHARS])
+
+
+def column_converter(cells: str) -> Callable[[str], str] | None:
+    """How one column of a file that is not legacy as a whole is converted, given its non-empty cells joined by
+    line ends: the whole column from one font encoding, or cell by cell; None when nothing looks legacy."""
+    if not _SUSPICIOUS.search(cells):
+        return None
+    form = detect_legacy(cells[:_SAMPLE_CHARS])
+    return LEGACY_DECODERS[form] if form else fix_legacy_cell
+
+
 def convert_legacy_rows(rows: Rows, text: str | None = None) -> Rows:
     """Rows with TCVN3/VNI font text converted to Unicode NFC. ``text`` is the file's whole text when
     the caller has it. The decision is made for the whole file first (a legacy file), then column by
     column (names pasted from a legacy list into a Unicode file), then cell by cell."""
     text = text if text is not None else "\n".join(c for row in rows for c in row if c)
-    form = detect_legacy(text[:_SAMPLE_CHARS])
+    form = file_legacy_form(text)
     if form is None and not _SUSPICIOUS.search(text):
         return rows  # the usual case: nothing that looks like legacy text anywhere
     rows = [list(row) for row in rows]
@@ -364,11 +378,9 @@ def convert_legacy_rows(rows: Rows, text: str | None = None) -> Rows:
         _convert_cells(rows, LEGACY_DECODERS[form])
         return rows
     for column in range(max((len(row) for row in rows), default=0)):
-        cells = "\n".join(row[column] for row in rows if column < len(row) and row[column])
-        if not _SUSPICIOUS.search(cells):
-            continue
-        form = detect_legacy(cells[:_SAMPLE_CHARS])
-        _convert_cells(rows, LEGACY_DECODERS[form] if form else fix_legacy_cell, column)
+        convert = column_converter("\n".join(row[column] for row in rows if column < len(row) and row[column]))
+        if convert:
+            _convert_cells(rows, convert, column)
     return rows
 
 

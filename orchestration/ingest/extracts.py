@@ -11,6 +11,7 @@ import duckdb
 import pyarrow as pa
 
 from orchestration.columns import EXTRACT_COLUMNS, REQUIRED_COLUMNS, canonical_column
+from orchestration.ingest.fast_path import WHITESPACE, DuckDBCells, duckdb_cells, extract_rows_sql
 from orchestration.ingest.landing import LandingFile, has_unsafe_name, unit_files
 from orchestration.ingest.readers import ExtractReadError, RawExtract, read_extract
 from orchestration.limits import DEFAULT_LIMITS, ExtractLimits
@@ -82,11 +83,11 @@ def _rejections_for_names_and_copies(files: list[LandingFile]) -> tuple[list[Lan
     return candidates, rejections
 
 
-def _column_mapping(extract: RawExtract, file: LandingFile) -> tuple[dict[str, int], dict[str, int]]:
+def _column_mapping(headers: list[str], file: LandingFile) -> tuple[dict[str, int], dict[str, int]]:
     """Positions of canonical columns and of unknown (kept, reported) columns."""
     canonical: dict[str, int] = {}
     unknown: dict[str, int] = {}
-    for position, header in enumerate(extract.headers):
+    for position, header in enumerate(headers):
         column = canonical_column(header) if header else None
         if column and column not in canonical:
             canonical[column] = position
@@ -137,24 +138,50 @@ def _arrow_rows(
     })
 
 
+def _duckdb_rows(
+    con: duckdb.DuckDBPyConnection, cells: DuckDBCells, file: LandingFile, canonical: dict[str, int],
+    unknown: dict[str, int], load_id: str, loaded_at: datetime,
+) -> pa.Table:
+    """The rows `_arrow_rows` would build, built by DuckDB from the cells it read (the fast path)."""
+    sql = extract_rows_sql(cells, canonical, unknown, EXTRACT_COLUMNS)
+    params = [file.unit_folder, file.relative_path, file.sha256, file.extract_date, load_id, loaded_at, WHITESPACE]
+    return con.sql(sql, params=params).to_arrow_table()
+
+
+def _file_rows(
+    con: duckdb.DuckDBPyConnection, file: LandingFile, load_id: str, loaded_at: datetime, limits: ExtractLimits,
+    force_python_path: bool,
+) -> tuple[pa.Table, dict[str, int]]:
+    """The file's rows for raw.extracts and its unknown columns: read by DuckDB when the fast path reads it
+    as the Python readers would (fast_path.py), else by the Python readers."""
+    if not force_python_path:
+        with duckdb_cells(con, file.path, limits) as cells:
+            if cells is not None:
+                canonical, unknown = _column_mapping(cells.headers, file)
+                return _duckdb_rows(con, cells, file, canonical, unknown, load_id, loaded_at), unknown
+    extract = read_extract(file.path, limits)
+    canonical, unknown = _column_mapping(extract.headers, file)
+    return _arrow_rows(extract, file, canonical, unknown, load_id, loaded_at), unknown
+
+
 def load_unit(
     con: duckdb.DuckDBPyConnection, landing_dir: Path, unit_code: str, load_id: str,
-    limits: ExtractLimits = DEFAULT_LIMITS,
+    limits: ExtractLimits = DEFAULT_LIMITS, force_python_path: bool = False,
 ) -> UnitLoad:
     """Load the newest readable extract of a unit; reject every unusable file with a reason.
 
     The unit's rows are replaced in one transaction, so loading the same extract twice leaves one
     copy, and a unit whose newest file is rejected keeps the rows of its last good file. Whatever
     goes wrong while reading one file (any error, not only the readers' own) rejects that file only.
+    Plain UTF-8 files are read by DuckDB (fast_path.py) unless ``force_python_path`` says otherwise;
+    the rows and reasons are the same either way.
     """
     result = UnitLoad(unit_code)
     candidates, result.rejections = _rejections_for_names_and_copies(unit_files(landing_dir, unit_code))
     loaded_at = datetime.now()
     for file in sorted(candidates, key=lambda f: (f.extract_date, f.relative_path), reverse=True):
         try:
-            extract = read_extract(file.path, limits)
-            canonical, unknown = _column_mapping(extract, file)
-            rows = _arrow_rows(extract, file, canonical, unknown, load_id, loaded_at)
+            rows, unknown = _file_rows(con, file, load_id, loaded_at, limits, force_python_path)
         except ExtractReadError as error:
             result.rejections.append(FileRejection(file, error.reason_code, error.reason))
             continue
@@ -162,8 +189,6 @@ def load_unit(
             result.rejections.append(FileRejection(
                 file, "unreadable_file", f"{file.display_name}: the file could not be read ({type(error).__name__})"))
             continue
-        finally:
-            extract = None  # free a large file's rows before the next one is read
         _replace_unit_rows(con, unit_code, rows)
         con.execute(
             "INSERT INTO raw.extract_loads VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -32,7 +32,7 @@ from orchestration.limits import DEFAULT_LIMITS, MIB, ExtractLimits
 
 # A header row is the first row where at least this many cells name template columns.
 _MIN_HEADER_MATCHES = 3
-_MAX_TITLE_ROWS = 10
+MAX_TITLE_ROWS = 10
 _DELIMITERS = (",", ";", "\t")
 # Long free-text cells (and hostile files) must not stop the reader at csv's default 128 KiB limit.
 _MAX_FIELD_CHARS = 16 * 1024 * 1024
@@ -77,7 +77,7 @@ def _cell_text(value: object) -> str | None:
     return text if text.strip() else None
 
 
-def _is_header_row(cells: list[str | None]) -> bool:
+def is_header_row(cells: list[str | None]) -> bool:
     return sum(1 for cell in cells if cell and canonical_column(cell)) >= _MIN_HEADER_MATCHES
 
 
@@ -87,8 +87,8 @@ def _has_data(row: list[str | None]) -> bool:
 
 def _split_header(rows: list[list[str | None]], path: Path) -> RawExtract:
     """Find the header below any title rows and return it with the data rows under it."""
-    for index, row in enumerate(rows[:_MAX_TITLE_ROWS]):
-        if _is_header_row(row):
+    for index, row in enumerate(rows[:MAX_TITLE_ROWS]):
+        if is_header_row(row):
             headers = [(cell or "").strip() for cell in row]
             return RawExtract(headers=headers, rows=[r for r in rows[index + 1:] if _has_data(r)])
     raise ExtractReadError(
@@ -99,7 +99,7 @@ def _split_header(rows: list[list[str | None]], path: Path) -> RawExtract:
 def _bounded_rows(rows: Iterable[list[str | None]], path: Path, limits: ExtractLimits) -> list[list[str | None]]:
     """The rows, read no further than the row limit (with room for title and header rows)."""
     kept: list[list[str | None]] = []
-    ceiling = limits.max_rows + _MAX_TITLE_ROWS + 1
+    ceiling = limits.max_rows + MAX_TITLE_ROWS + 1
     for row in rows:
         kept.append(row)
         if len(kept) > ceiling:
@@ -155,10 +155,14 @@ def _logical_lines(text: str, limit: int) -> list[str]:
     return lines
 
 
+def first_logical_line(text: str) -> str:
+    return _logical_lines(text, 1)[0]
+
+
 def sniff_delimiter(text: str) -> str:
     """The delimiter used most on any of the first lines, counting only outside quotes."""
     best, best_count = ",", 0
-    for line in _logical_lines(text, _MAX_TITLE_ROWS):
+    for line in _logical_lines(text, MAX_TITLE_ROWS):
         outside = "".join(part for i, part in enumerate(line.split('"')) if i % 2 == 0)
         for delimiter in _DELIMITERS:
             count = outside.count(delimiter)
