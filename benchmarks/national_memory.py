@@ -14,6 +14,7 @@ spilled, and the rows published and quarantined.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import resource
@@ -60,7 +61,13 @@ def tree_rss(pid: int) -> int:
 
 
 def _directory_bytes(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.exists() else 0
+    """Bytes of the files under `path` now; DuckDB creates and removes its spill files while this counts."""
+    total = 0
+    for root, _, files in os.walk(path):  # os.walk skips what vanished; Path.rglob raises
+        for name in files:
+            with contextlib.suppress(FileNotFoundError):
+                total += (Path(root) / name).stat().st_size
+    return total
 
 
 def run_national(data_dir: Path, memory_limit: str, units: list[str] | None = None, name: str = "national",
